@@ -1,0 +1,70 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Upcoming features every target builds with: existentials spelled `any`, imports visible only where written.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "mirrord",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mirrord", targets: ["mirrord"]),
+        .executable(name: "mirrorctl", targets: ["mirrorctl"]),
+        .library(name: "ProxyConfig", targets: ["ProxyConfig"]),
+        .library(name: "ProxyCore", targets: ["ProxyCore"]),
+        .library(name: "RegistryMirror", targets: ["RegistryMirror"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure configuration: Envoy v3 model, YAML decoding with positions, validation, diff, route matching.
+        .target(
+            name: "ProxyConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        // Runtime core: snapshots of validated configuration (the data plane lands here).
+        .target(name: "ProxyCore", dependencies: ["ProxyConfig"], swiftSettings: strictSettings),
+        // OCI distribution grammar and (later) the registry filter; the proxy never depends on it.
+        .target(name: "RegistryMirror", swiftSettings: strictSettings),
+        // `mirrorctl` as a library so tests run its commands in process.
+        .target(
+            name: "MirrorCLI",
+            dependencies: [
+                "ProxyConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `mirrord` as a library: flags, embedded default configuration, start-up.
+        .target(
+            name: "MirrorDaemon",
+            dependencies: [
+                "ProxyConfig", "ProxyCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "mirrord", dependencies: ["MirrorDaemon"], swiftSettings: strictSettings),
+        .executableTarget(name: "mirrorctl", dependencies: ["MirrorCLI"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ProxyConfigTests",
+            dependencies: ["ProxyConfig"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "ProxyCoreTests", dependencies: ["ProxyCore"], swiftSettings: strictSettings),
+        .testTarget(name: "RegistryMirrorTests", dependencies: ["RegistryMirror"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "MirrorCLITests",
+            dependencies: ["MirrorCLI", "MirrorDaemon"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

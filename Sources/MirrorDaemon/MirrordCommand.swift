@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import ProxyConfig
+import ProxyCore
+
+/// `mirrord`: loads and validates its configuration (the embedded quickstart without `-c`) and reports it.
+///
+/// Flags follow Envoy's (`-c`, `--mode validate`, `--drain-time-s`) so existing unit files keep working.
+public struct MirrordCommand: AsyncParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "mirrord",
+        abstract: "A container-registry mirror configured with Envoy v3 bootstrap/LDS/CDS files.",
+        version: Self.version
+    )
+
+    public enum Mode: String, ExpressibleByArgument, CaseIterable, Sendable { case serve, validate }
+
+    @Option(name: [.customShort("c"), .customLong("config-path")], help: "Bootstrap file (Envoy's -c). Without it the embedded quickstart runs.")
+    var configPath: String?
+
+    @Option(name: .long, help: "serve, or validate (print `configuration '<path>' OK` and exit).")
+    var mode: Mode = .serve
+
+    @Option(name: [.customShort("l"), .customLong("log-level")], help: "trace, debug, info, warning, error, critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("drain-time-s"), help: "Seconds in-flight requests get to finish on shutdown or listener removal.")
+    var drainTimeSeconds: Int = 600
+
+    public init() {}
+
+    /// Entry point of the executable, so it needs no import of ArgumentParser.
+    public static func launch() async {
+        await Self.main()
+    }
+
+    public func validate() throws {
+        let levels = ["trace", "debug", "info", "warning", "warn", "error", "critical", "off"]
+        guard levels.contains(self.logLevel.lowercased()) else {
+            throw ValidationError("--log-level must be one of \(levels.joined(separator: ", "))")
+        }
+        guard self.drainTimeSeconds >= 0 else { throw ValidationError("--drain-time-s must not be negative") }
+    }
+
+    public func run() async throws {
+        let (set, label) = self.load()
+        for diagnostic in set.diagnostics where diagnostic.origin == .mirrord {
+            Self.log(diagnostic.severity == .error ? "critical" : "warning", diagnostic.description)
+        }
+        guard set.isValid else {
+            Self.log("critical", "error initializing configuration '\(label)': \(set.diagnostics.blockingErrors.count) error(s)")
+            throw ExitCode(1)
+        }
+        if self.mode == .validate {
+            print("configuration '\(label)' OK")
+            return
+        }
+        let snapshot: ConfigSnapshot
+        do {
+            snapshot = try ConfigSnapshot(set, version: 1)
+        } catch {
+            throw ExitCode(1)
+        }
+        Self.log("info", "mirrord \(Self.version) loaded configuration '\(label)'")
+        for line in snapshot.summary { Self.log("info", line) }
+        if let admin = set.bootstrap?.admin?.address { Self.log("info", "admin endpoint configured on \(admin)") }
+        Self.log("warning", "the data plane is not built yet: configuration validated, nothing is listening")
+    }
+
+    func load() -> (ConfigSet, String) {
+        if let path = self.configPath {
+            return (ConfigLoader.load(paths: [path]), path)
+        }
+        let set = ConfigLoader.load(paths: [EmbeddedConfiguration.bootstrapPath],
+                                    from: InMemoryFileSource(EmbeddedConfiguration.files))
+        return (set, EmbeddedConfiguration.bootstrapPath)
+    }
+
+    static func log(_ level: String, _ message: String) {
+        let line = "[\(Date().formatted(.iso8601))][\(level)] \(message)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+}

@@ -1,0 +1,116 @@
+/// A route configuration compiled for matching: Envoy's virtual-host lookup, then its routes in order.
+///
+/// `mirrorctl routes match` and the data plane use this same type, so what the CLI says is what happens.
+public struct RouteTable: Sendable {
+    public let configuration: RouteConfiguration
+    private let exact: [String: Int]
+    /// `*.example.com` stored as `.example.com`, longest first.
+    private let suffixes: [(suffix: String, host: Int)]
+    /// `registry-*` stored as `registry-`, longest first.
+    private let prefixes: [(prefix: String, host: Int)]
+    private let wildcard: Int?
+
+    public init(_ configuration: RouteConfiguration) {
+        self.configuration = configuration
+        var exact: [String: Int] = [:]
+        var suffixes: [(String, Int)] = []
+        var prefixes: [(String, Int)] = []
+        var wildcard: Int?
+        for (index, host) in configuration.virtualHosts.enumerated() {
+            for domain in host.domains {
+                if domain == "*" {
+                    if wildcard == nil { wildcard = index }
+                } else if domain.hasPrefix("*") {
+                    suffixes.append((String(domain.dropFirst()), index))
+                } else if domain.hasSuffix("*") {
+                    prefixes.append((String(domain.dropLast()), index))
+                } else if exact[domain] == nil {
+                    exact[domain] = index
+                }
+            }
+        }
+        // Stable sort keeps configuration order among wildcards of equal length.
+        self.suffixes = suffixes.enumerated().sorted { ($0.element.0.count, -$0.offset) > ($1.element.0.count, -$1.offset) }.map(\.element)
+        self.prefixes = prefixes.enumerated().sorted { ($0.element.0.count, -$0.offset) > ($1.element.0.count, -$1.offset) }.map(\.element)
+        self.exact = exact
+        self.wildcard = wildcard
+    }
+
+    /// The virtual host for a Host/:authority value: exact, longest `*suffix`, longest `prefix*`, then `*`.
+    public func virtualHost(for rawHost: String) -> VirtualHost? {
+        self.virtualHostIndex(for: rawHost).map { self.configuration.virtualHosts[$0] }
+    }
+
+    func virtualHostIndex(for rawHost: String) -> Int? {
+        var host = rawHost.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? rawHost.lowercased() : rawHost
+        if self.configuration.ignorePortInHostMatching { host = Self.stripPort(host) }
+        if let index = self.exact[host] { return index }
+        for entry in self.suffixes where host.utf8.count > entry.suffix.utf8.count && host.hasSuffix(entry.suffix) {
+            return entry.host
+        }
+        for entry in self.prefixes where host.utf8.count > entry.prefix.utf8.count && host.hasPrefix(entry.prefix) {
+            return entry.host
+        }
+        return self.wildcard
+    }
+
+    /// The decision for a request, or nil when no virtual host or no route matches (Envoy: 404, flag NR).
+    public func match(_ request: RouteRequest) -> RouteDecision? {
+        guard let hostIndex = self.virtualHostIndex(for: request.host) else { return nil }
+        let host = self.configuration.virtualHosts[hostIndex]
+        let path = request.pathWithoutQuery
+        for (routeIndex, route) in host.routes.enumerated() where RouteMatcher.matches(route.match, path: path, request: request) {
+            return RouteDecision(request: request, virtualHost: host, virtualHostIndex: hostIndex, route: route,
+                                 routeIndex: routeIndex, configuration: self.configuration)
+        }
+        return nil
+    }
+
+    static func stripPort(_ host: String) -> String {
+        if host.hasPrefix("[") {
+            if let close = host.firstIndex(of: "]") { return String(host[...close]) }
+            return host
+        }
+        if let colon = host.lastIndex(of: ":"), host.firstIndex(of: ":") == colon,
+           host[host.index(after: colon)...].allSatisfy(\.isASCIIDigit) {
+            return String(host[..<colon])
+        }
+        return host
+    }
+}
+
+/// The path, header and query rules of one `RouteMatch`.
+public enum RouteMatcher {
+    public static func matches(_ match: RouteMatch, path: Substring, request: RouteRequest) -> Bool {
+        guard Self.pathMatches(match, path: path) else { return false }
+        for header in match.headers where !header.matches(request.values(of: header.name)) { return false }
+        if !match.queryParameters.isEmpty {
+            let query = request.queryParameters
+            for parameter in match.queryParameters where !parameter.matches(query[parameter.name]) { return false }
+        }
+        return true
+    }
+
+    static func pathMatches(_ match: RouteMatch, path: Substring) -> Bool {
+        switch match.path {
+        case .prefix(let prefix):
+            return match.caseSensitive ? path.hasPrefix(prefix) : Self.hasPrefixIgnoringCase(path, prefix)
+        case .path(let exact):
+            return match.caseSensitive ? path == exact : path.lowercased() == exact.lowercased()
+        case .safeRegex(let regex):
+            return regex.fullMatch(String(path))
+        case .pathSeparatedPrefix(let prefix):
+            let matched = match.caseSensitive ? path.hasPrefix(prefix) : Self.hasPrefixIgnoringCase(path, prefix)
+            guard matched else { return false }
+            let rest = path.utf8.dropFirst(prefix.utf8.count)
+            return rest.isEmpty || rest.first == UInt8(ascii: "/")
+        }
+    }
+
+    static func hasPrefixIgnoringCase(_ text: Substring, _ prefix: String) -> Bool {
+        guard text.utf8.count >= prefix.utf8.count else { return false }
+        return zip(text.utf8, prefix.utf8).allSatisfy { Self.lower($0) == Self.lower($1) }
+    }
+
+    private static func lower(_ byte: UInt8) -> UInt8 { byte >= 65 && byte <= 90 ? byte + 32 : byte }
+}

@@ -1,0 +1,3 @@
+import MirrorDaemon
+
+await MirrordCommand.launch()
