@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(
             name: "ProxyConfigTests",
             dependencies: ["ProxyConfig"],
-            resources: [.copy("Fixtures")],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ProxyCoreTests", dependencies: ["ProxyCore"], swiftSettings: strictSettings),

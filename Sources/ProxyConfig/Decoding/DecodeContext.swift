@@ -6,7 +6,7 @@ final class DecodeContext {
     private var visited = 0
     private var exhausted = false
 
-    static let maximumVisits = 4_000_000
+    static let maximumVisits = 1_000_000
     static let maximumDiagnostics = 500
 
     init(file: String) { self.file = file }
@@ -22,13 +22,13 @@ final class DecodeContext {
     }
 
     /// False once the document has expanded beyond what any real configuration holds.
-    func visit(_ count: Int, at location: SourceLocation) -> Bool {
+    func visit(_ count: Int, at location: SourceLocation, path: String) -> Bool {
         guard !self.exhausted else { return false }
         self.visited += count
         if self.visited > Self.maximumVisits {
             self.exhausted = true
             self.report(Diagnostic(
-                .error, at: location, path: "",
+                .error, at: location, path: path,
                 "document expands to more than \(Self.maximumVisits) values (aliases nested too deeply?)"))
             return false
         }

@@ -154,7 +154,7 @@ struct NodeReader {
     func list() -> [NodeReader]? {
         switch self.node {
         case .sequence(let sequence):
-            guard self.context.visit(sequence.count, at: self.location) else { return nil }
+            guard self.context.visit(sequence.count, at: self.location, path: self.path) else { return nil }
             return sequence.enumerated().map { self.indexed($0.offset, $0.element) }
         case .mapping, .scalar:
             guard !self.isNull else { return [] }
@@ -180,7 +180,7 @@ struct NodeReader {
             self.error("expected a mapping, found \(self.kindName())")
             return nil
         }
-        guard self.context.visit(mapping.count, at: self.location) else { return nil }
+        guard self.context.visit(mapping.count, at: self.location, path: self.path) else { return nil }
         return mapping.compactMap { pair in
             guard let key = pair.key.string else { return nil }
             return (key, self.appending(key, pair.value))
@@ -189,7 +189,7 @@ struct NodeReader {
 
     /// The node as a plain JSON-like value, for opaque fields kept for display only.
     func opaque(depth: Int = 0) -> OpaqueValue {
-        guard depth < 32, self.context.visit(1, at: self.location) else { return .string("…") }
+        guard depth < 32, self.context.visit(1, at: self.location, path: self.path) else { return .string("…") }
         switch self.node {
         case .scalar(let scalar):
             return .string(scalar.string)

@@ -49,7 +49,11 @@ final class ObjectReader {
     var path: String { self.reader.path }
 
     /// Where this message came from and what it left to Envoy's defaults.
-    var source: SourceInfo { SourceInfo(location: self.location, path: self.path, defaulted: self.defaulted) }
+    var source: SourceInfo {
+        var info = SourceInfo(location: self.location, path: self.path, defaulted: self.defaulted)
+        info.fieldLocations = self.values.mapValues(\.location)
+        return info
+    }
 
     func has(_ key: String) -> Bool { self.values[key] != nil }
     func field(_ key: String) -> NodeReader? { self.values[key] }

@@ -13,7 +13,11 @@ enum DidYouMean {
         }
         if best == nil {
             // A prefix or suffix mistake ("lb_endpoint" for "lb_endpoints") beyond the distance limit.
-            best = candidates.first { $0.hasPrefix(word) || word.hasPrefix($0) }.map { ($0, 0) }
+            best = candidates.first { candidate in
+                let shorter = min(candidate.count, word.count), longer = max(candidate.count, word.count)
+                return shorter >= 4 && shorter * 10 >= longer * 6
+                    && (candidate.lowercased().hasPrefix(word) || word.hasPrefix(candidate.lowercased()))
+            }.map { ($0, 0) }
         }
         return best?.name
     }

@@ -25,6 +25,8 @@ public struct SourceInfo: Sendable, Hashable, Encodable {
     public var location: SourceLocation
     /// Field path of the message in its file, e.g. `resources[2]`.
     public var path: String
+    /// Where each written field's value starts, for diagnostics made after decoding.
+    public var fieldLocations: [String: SourceLocation] = [:]
     /// Envoy field names that were absent and therefore hold Envoy's default value.
     public var defaulted: Set<String>
 
@@ -33,6 +35,9 @@ public struct SourceInfo: Sendable, Hashable, Encodable {
         self.path = path
         self.defaulted = defaulted
     }
+
+    /// Where a field's value was written, or the message itself when the field was not.
+    public func location(of field: String) -> SourceLocation { self.fieldLocations[field] ?? self.location }
 
     /// The path of one of this message's fields, for diagnostics made after decoding.
     public func path(_ field: String) -> String { self.path.isEmpty ? field : "\(self.path).\(field)" }

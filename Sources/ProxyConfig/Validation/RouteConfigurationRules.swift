@@ -1,6 +1,7 @@
 /// The load-time rules of one route configuration: unique domains, one `*`, clusters that exist, body sizes.
 enum RouteConfigurationRules {
-    static func check(_ config: RouteConfiguration, clusters: Set<String>, into issues: inout [Diagnostic]) {
+    /// `clusters` is nil when no cluster source was loaded: references cannot be checked then.
+    static func check(_ config: RouteConfiguration, clusters: Set<String>?, into issues: inout [Diagnostic]) {
         var domains: [String: String] = [:]
         var wildcardHost: String?
         let routeName = config.name.isEmpty ? "(unnamed)" : config.name
@@ -8,14 +9,14 @@ enum RouteConfigurationRules {
             for domain in host.domains {
                 if domain == "*" {
                     if wildcardHost != nil {
-                        issues.append(Diagnostic(.error, at: host.source.location, path: host.source.path("domains"),
+                        issues.append(Diagnostic(.error, at: host.source.location(of: "domains"), path: host.source.path("domains"),
                                                  "Only a single wildcard domain is permitted in route \(routeName)"))
                     }
                     wildcardHost = host.name
                 }
-                if let other = domains[domain] {
+                if let other = domains[domain], domain != "*" {
                     issues.append(Diagnostic(
-                        .error, at: host.source.location, path: host.source.path("domains"),
+                        .error, at: host.source.location(of: "domains"), path: host.source.path("domains"),
                         "Only unique values for domains are permitted. Duplicate entry of domain \(domain) in route \(routeName) (also in virtual host \(other))"))
                 } else {
                     domains[domain] = host.name
@@ -37,16 +38,16 @@ enum RouteConfigurationRules {
         }
     }
 
-    static func checkRoute(_ route: Route, host: VirtualHost, config: RouteConfiguration, clusters: Set<String>,
+    static func checkRoute(_ route: Route, host: VirtualHost, config: RouteConfiguration, clusters: Set<String>?,
                            into issues: inout [Diagnostic]) {
         switch route.action {
         case .route(let action):
-            for name in action.clusterNames where !clusters.contains(name) {
+            for name in action.clusterNames where clusters.map({ !$0.contains(name) }) ?? false {
                 if config.validateClusters {
-                    issues.append(Diagnostic(.error, at: action.source.location, path: action.source.path(action.clusterNames.count > 1 ? "weighted_clusters" : "cluster"),
-                                             "route references unknown cluster '\(name)'\(DidYouMean.phrase(for: name, among: clusters))"))
+                    issues.append(Diagnostic(.error, at: action.source.location(of: action.clusterNames.count > 1 ? "weighted_clusters" : "cluster"), path: action.source.path(action.clusterNames.count > 1 ? "weighted_clusters" : "cluster"),
+                                             "route references unknown cluster '\(name)'\(DidYouMean.phrase(for: name, among: clusters ?? []))"))
                 } else {
-                    issues.append(Diagnostic(.warning, at: action.source.location, path: action.source.path(action.clusterNames.count > 1 ? "weighted_clusters" : "cluster"),
+                    issues.append(Diagnostic(.warning, at: action.source.location(of: action.clusterNames.count > 1 ? "weighted_clusters" : "cluster"), path: action.source.path(action.clusterNames.count > 1 ? "weighted_clusters" : "cluster"),
                                              "cluster '\(name)' is not defined; requests get \(action.clusterNotFoundResponseCode.status) until it is"))
                 }
             }

@@ -4,11 +4,25 @@ public enum Validator {
         var issues: [Diagnostic] = []
         Self.checkUniqueNames(set, into: &issues)
         Self.checkAddresses(set, into: &issues)
-        let clusterNames = Set(set.clusters.map(\.name))
-        for (index, listener) in set.listeners.enumerated() {
-            Self.checkListener(listener, index: index, clusters: clusterNames, into: &issues)
+        // With only an LDS file there is nothing to check references against; say so once.
+        let clusterSourceLoaded = set.bootstrap != nil || set.cdsPath != nil || !set.clusters.isEmpty
+        let clusterNames: Set<String>? = clusterSourceLoaded ? Set(set.clusters.map(\.name)) : nil
+        if !clusterSourceLoaded, let first = set.listeners.first {
+            issues.append(Diagnostic(.warning, at: first.source.location, path: "",
+                                     "no CDS file given: cluster references are not checked (pass the CDS file too)"))
         }
-        for cluster in set.clusters { Self.checkCluster(cluster, into: &issues) }
+        // Resources that already failed to decode get no further checks, so one mistake gives one message.
+        let broken = set.diagnostics.blockingErrors.map { (file: $0.location.file, path: $0.path) }
+        func isBroken(_ source: SourceInfo) -> Bool {
+            broken.contains { error in
+                error.file == source.location.file && (error.path == source.path
+                    || error.path.hasPrefix(source.path + ".") || error.path.hasPrefix(source.path + "["))
+            }
+        }
+        for listener in set.listeners where !isBroken(listener.source) {
+            Self.checkListener(listener, clusters: clusterNames, into: &issues)
+        }
+        for cluster in set.clusters where !isBroken(cluster.source) { Self.checkCluster(cluster, into: &issues) }
         return issues
     }
 
@@ -58,7 +72,7 @@ public enum Validator {
         return false
     }
 
-    static func checkListener(_ listener: Listener, index: Int, clusters: Set<String>, into issues: inout [Diagnostic]) {
+    static func checkListener(_ listener: Listener, clusters: Set<String>?, into issues: inout [Diagnostic]) {
         var seenMatches: [String: SourceLocation] = [:]
         for chain in listener.allFilterChains {
             let key = chain.serverNames.sorted().joined(separator: ",") + "|" + (chain.transportProtocol ?? "")
@@ -84,7 +98,7 @@ public enum Validator {
         }
     }
 
-    static func checkConnectionManager(_ manager: HTTPConnectionManager, clusters: Set<String>,
+    static func checkConnectionManager(_ manager: HTTPConnectionManager, clusters: Set<String>?,
                                        into issues: inout [Diagnostic]) {
         let routers = manager.httpFilters.filter { $0.kind == .router }
         if manager.httpFilters.isEmpty {
@@ -104,15 +118,15 @@ public enum Validator {
     static func checkCluster(_ cluster: Cluster, into issues: inout [Diagnostic]) {
         let count = cluster.allEndpoints.count
         if cluster.discovery == .LOGICAL_DNS, count != 1 || cluster.endpoints.count != 1 {
-            issues.append(Diagnostic(.error, at: cluster.source.location, path: cluster.source.path("load_assignment"),
+            issues.append(Diagnostic(.error, at: cluster.source.location(of: "load_assignment"), path: cluster.source.path("load_assignment"),
                                      "LOGICAL_DNS clusters must have a single locality_lb_endpoint and a single lb_endpoint"))
         }
         if count == 0, cluster.discovery != .EDS {
-            issues.append(Diagnostic(.warning, at: cluster.source.location, path: cluster.source.path("load_assignment"),
+            issues.append(Diagnostic(.warning, at: cluster.source.location(of: "load_assignment"), path: cluster.source.path("load_assignment"),
                                      "cluster \(cluster.name) has no endpoints; requests routed to it get 503"))
         }
         if !cluster.dnsResolvers.isEmpty, cluster.discovery == .STATIC {
-            issues.append(Diagnostic(.warning, at: cluster.source.location, path: cluster.source.path("dns_resolvers"),
+            issues.append(Diagnostic(.warning, at: cluster.source.location(of: "dns_resolvers"), path: cluster.source.path("dns_resolvers"),
                                      "dns_resolvers has no effect on a STATIC cluster"))
         }
         if let tls = cluster.tls, tls.common.validation?.trustedCA == nil {
