@@ -26,7 +26,7 @@ func cds(_ extra: String = "", name: String = "c") -> String {
     resources:
     - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
       name: \(name)
-    \(extra.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+    \(indented(extra, by: 2))
       load_assignment:
         cluster_name: \(name)
         endpoints:
@@ -37,9 +37,18 @@ func cds(_ extra: String = "", name: String = "c") -> String {
     """
 }
 
-/// A minimal LDS file whose route configuration's `virtual_hosts` entries are `hosts` (already indented YAML).
+/// Re-indents a YAML fragment so its least-indented line starts at `column`.
+func indented(_ text: String, by column: Int) -> String {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let margin = lines.filter { !$0.allSatisfy(\.isWhitespace) }.map { $0.prefix { $0 == " " }.count }.min() ?? 0
+    return lines.map { String(repeating: " ", count: column) + $0.dropFirst(margin) }.joined(separator: "\n")
+}
+
+/// A minimal LDS file whose route configuration's `virtual_hosts` entries are `hosts` (YAML at any indentation).
 func lds(virtualHosts hosts: String, routeConfigExtra: String = "") -> String {
-    """
+    let hosts = indented(hosts, by: 10)
+    let routeConfigExtra = indented(routeConfigExtra, by: 10)
+    return """
     version_info: "1"
     resources:
     - "@type": type.googleapis.com/envoy.config.listener.v3.Listener

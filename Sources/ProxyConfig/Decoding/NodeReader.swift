@@ -125,7 +125,7 @@ struct NodeReader {
             self.error("invalid duration '\(text)': \(hint)")
             return nil
         }
-        guard value.nanoseconds >= 0 else {
+        guard value.seconds >= 0, value.nanos >= 0 else {
             self.error("duration '\(text)' must not be negative")
             return nil
         }

@@ -168,7 +168,8 @@ public struct RetryPolicy: Sendable, Hashable, Encodable {
             ($0.optionalDuration("base_interval", required: true), $0.optionalDuration("max_interval"))
         }
         let baseInterval = (base?.0 ?? nil) ?? .milliseconds(25)
-        let maxInterval = (base?.1 ?? nil) ?? EnvoyDuration(nanoseconds: baseInterval.nanoseconds * 10)
+        let tenfold = baseInterval.nanoseconds.multipliedReportingOverflow(by: 10)
+        let maxInterval = (base?.1 ?? nil) ?? (tenfold.overflow ? baseInterval : EnvoyDuration(nanoseconds: tenfold.partialValue))
         if maxInterval < baseInterval { object.field("retry_back_off")?.error("max_interval is below base_interval") }
         return RetryPolicy(
             retryOn: conditions,
