@@ -58,11 +58,14 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "ProxyCoreTests", dependencies: ["ProxyCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ProxyCoreTests", dependencies: ["ProxyCore", "ProxyConfig"], swiftSettings: strictSettings),
         .testTarget(name: "RegistryMirrorTests", dependencies: ["RegistryMirror"], swiftSettings: strictSettings),
         .testTarget(
             name: "MirrorCLITests",
-            dependencies: ["MirrorCLI", "MirrorDaemon"],
+            dependencies: [
+                "MirrorCLI", "MirrorDaemon", "ProxyConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
     ],

@@ -29,9 +29,9 @@ public struct ConfigDiff: Sendable, Encodable {
                                 new.clusters.map { ($0.name, ConfigTree($0)) })
         let oldAdmin = old.bootstrap?.admin.map { ConfigTree($0) } ?? .null
         let newAdmin = new.bootstrap?.admin.map { ConfigTree($0) } ?? .null
-        if oldAdmin != newAdmin {
-            changes.append(ResourceChange(resource: "admin", name: "admin", kind: .modified,
-                                          fields: Self.fieldChanges(oldAdmin, newAdmin, path: "")))
+        let adminFields = Self.fieldChanges(oldAdmin, newAdmin, path: "")
+        if !adminFields.isEmpty {
+            changes.append(ResourceChange(resource: "admin", name: "admin", kind: .modified, fields: adminFields))
         }
         self.changes = changes
     }
@@ -48,9 +48,9 @@ public struct ConfigDiff: Sendable, Encodable {
                 result.append(ResourceChange(resource: resource, name: name, kind: .added, fields: [FieldChange(path: "", old: nil, new: tree)]))
                 continue
             }
-            if previous != tree {
-                result.append(ResourceChange(resource: resource, name: name, kind: .modified,
-                                             fields: Self.fieldChanges(previous, tree, path: "")))
+            let fields = Self.fieldChanges(previous, tree, path: "")
+            if !fields.isEmpty {
+                result.append(ResourceChange(resource: resource, name: name, kind: .modified, fields: fields))
             }
         }
         return result
@@ -76,7 +76,8 @@ public struct ConfigDiff: Sendable, Encodable {
                 for (name, element) in zip(bNames, b) where aByName[name] == nil {
                     changes.append(FieldChange(path: "\(path)[\(name)]", old: nil, new: element))
                 }
-                if changes.isEmpty, aNames != bNames {
+                // Virtual host order never changes matching (domains are unique); route order does.
+                if changes.isEmpty, aNames != bNames, !path.hasSuffix("virtual_hosts") {
                     changes.append(FieldChange(path: "\(path) (order)", old: .list(aNames.map(ConfigTree.string)),
                                                new: .list(bNames.map(ConfigTree.string))))
                 }

@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import ProxyConfig
+import Testing
+@testable import MirrorCLI
+@testable import MirrorDaemon
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+let seed = ["envoy.yaml", "lds.yaml", "cds.yaml"].map { repositoryRoot.appendingPathComponent("examples/seed/\($0)").path }
+let quickstart = repositoryRoot.appendingPathComponent("examples/quickstart/envoy.yaml").path
+let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/Fixtures/bad")
+
+/// `mirrorctl` run in process: exit statuses, human and JSON output.
+@Suite struct MirrorCtlTests {
+    @Test func validateSeedIsValidWithWarnings() async {
+        let result = await MirrorCtl.capture(["validate"] + seed)
+        #expect(result.status == 0)
+        #expect(result.output.contains(": OK (1 listener, 3 clusters; 0 errors, 9 warnings)"))
+        #expect(result.output.contains("lds.yaml:56:11: warning: "))
+    }
+
+    @Test func validateWithEnvoyCompatFailsOnWhatEnvoyRejects() async {
+        let result = await MirrorCtl.capture(["validate", "--envoy-compat"] + seed)
+        #expect(result.status == 1)
+        #expect(result.output.contains("lds.yaml:56:11: error [envoy]: "))
+        #expect(result.output.contains("Didn't find a registered implementation for 'envoy.filters.http.router' with type URL: ''"))
+    }
+
+    @Test func validateInvalidFileExitsOneAndPrintsTheSourceLineWithACaret() async {
+        let file = badFixtures.appendingPathComponent("unknown-field-cluster.yaml").path
+        let result = await MirrorCtl.capture(["validate", file])
+        #expect(result.status == 1)
+        #expect(result.output.contains("unknown-field-cluster.yaml:5:3: error: resources[0].conect_timeout: unknown field 'conect_timeout' (did you mean 'connect_timeout'?)"))
+        #expect(result.output.contains("\n      conect_timeout: 1s\n      ^\n"))
+    }
+
+    @Test func validateUsageErrorsExitTwo() async {
+        #expect(await MirrorCtl.capture(["validate"]).status == 2)
+        #expect(await MirrorCtl.capture(["validate", "--output", "yaml", quickstart]).status == 2)
+        #expect(await MirrorCtl.capture(["frobnicate"]).status == 2)
+    }
+
+    @Test func validateJSONIsMachineReadable() async throws {
+        let file = badFixtures.appendingPathComponent("bad-port-range.yaml").path
+        let result = await MirrorCtl.capture(["validate", "--output", "json", file])
+        #expect(result.status == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+        #expect(object["valid"] as? Bool == false)
+        #expect(object["errors"] as? Int == 1)
+        let first = try #require((object["diagnostics"] as? [[String: Any]])?.first { $0["severity"] as? String == "error" })
+        let location = try #require(first["location"] as? [String: Any])
+        #expect(location["line"] as? Int == 11)
+        #expect(location["column"] as? Int == 62)
+        #expect(first["path"] as? String == "resources[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value")
+    }
+
+    @Test func diffExitStatuses() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mirrorctl-diff-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let original = try String(contentsOfFile: seed[2], encoding: .utf8)
+        let old = directory.appendingPathComponent("old.yaml"), new = directory.appendingPathComponent("new.yaml")
+        try original.write(to: old, atomically: true, encoding: .utf8)
+        try original.replacingOccurrences(of: "connect_timeout: 1s", with: "connect_timeout: 1.0s")
+            .write(to: new, atomically: true, encoding: .utf8)
+        let same = await MirrorCtl.capture(["diff", old.path, new.path])
+        #expect(same.status == 0)
+        #expect(same.output == "no differences\n")
+        try original.replacingOccurrences(of: "connect_timeout: 1s", with: "connect_timeout: 3s")
+            .write(to: new, atomically: true, encoding: .utf8)
+        let different = await MirrorCtl.capture(["diff", old.path, new.path])
+        #expect(different.status == 1)
+        #expect(different.output == "~ cluster gcr\n    ~ connect_timeout: 1s -> 3s\n")
+        let json = await MirrorCtl.capture(["diff", "--output", "json", old.path, new.path])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect(object["same"] as? Bool == false)
+        let broken = await MirrorCtl.capture(["diff", old.path, badFixtures.appendingPathComponent("empty.yaml").path])
+        #expect(broken.status == 2)
+    }
+
+    @Test func routesDumpListsEveryRouteInOrder() async {
+        let result = await MirrorCtl.capture(["routes", "dump"] + seed)
+        #expect(result.status == 0)
+        #expect(result.output == """
+            listener listener_http 0.0.0.0:18080 route_config https_route
+              virtual_host gcr domains gcr.xxx.com
+                [0] prefix / -> cluster gcr timeout 600s
+              virtual_host quay domains quay.xxx.com
+                [0] prefix / -> cluster quay host_rewrite quay.io timeout 15s
+              virtual_host docker domains docker.xxx.com
+                [0] prefix / -> cluster dockerhub host_rewrite registry-1.docker.io timeout 15s
+
+            """)
+    }
+
+    @Test func routesMatchExplainsTheDecision() async throws {
+        let result = await MirrorCtl.capture(["routes", "match"] + seed + ["--host", "quay.xxx.com", "--path", "/v2/x/manifests/1"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("virtual host:  quay (exact quay.xxx.com)"))
+        #expect(result.output.contains("upstream host: quay.io"))
+        let json = await MirrorCtl.capture(["routes", "match", quickstart, "--host", "GCR.example.com:5000",
+                                            "--path", "/v2/pause/manifests/3.9", "--output", "json"])
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
+        #expect(results.first?["cluster"] as? String == "gcr")
+        #expect(results.first?["upstream_host"] as? String == "gcr.io")
+        #expect(results.first?["domain_rule"] as? String == "prefix gcr.*")
+    }
+
+    @Test func routesMatchWithoutARouteExitsOne() async {
+        let result = await MirrorCtl.capture(["routes", "match"] + seed + ["--host", "docker.xxx.com:18080", "--path", "/v2/"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("no virtual host matches: 404 (NR)"))
+        #expect(await MirrorCtl.capture(["routes", "match"] + seed + ["--host", "x", "--path", "v2"]).status == 2)
+        #expect(await MirrorCtl.capture(["routes", "match"] + seed + ["--host", "x", "--path", "/", "--listener", "nope"]).status == 2)
+    }
+}
+
+/// `mirrord`'s embedded default is the quickstart, byte for byte, and it validates.
+@Suite struct MirrordTests {
+    @Test func embeddedConfigurationIsTheQuickstart() throws {
+        for (name, text) in [("envoy", EmbeddedConfiguration.bootstrap), ("lds", EmbeddedConfiguration.listeners),
+                             ("cds", EmbeddedConfiguration.clusters)] {
+            let file = repositoryRoot.appendingPathComponent("examples/quickstart/\(name).yaml")
+            #expect(try String(contentsOf: file, encoding: .utf8) == text, "\(name).yaml differs from the embedded copy")
+        }
+    }
+
+    @Test func embeddedConfigurationLoadsWithoutAnyDiagnostic() throws {
+        let command = try MirrordCommand.parse([])
+        let (set, label) = command.load()
+        #expect(label == "<embedded>/envoy.yaml")
+        #expect(set.diagnostics.filter { $0.origin == .mirrord }.isEmpty, "\(set.diagnostics)")
+        #expect(set.listeners.map(\.name) == ["mirror"])
+        #expect(set.clusters.map(\.name) == ["gcr", "quay", "dockerhub"])
+    }
+
+    @Test func flagsFollowEnvoy() throws {
+        let command = try MirrordCommand.parse(["-c", "envoy.yaml", "--mode", "validate", "--drain-time-s", "30", "-l", "debug"])
+        #expect(command.configPath == "envoy.yaml")
+        #expect(command.mode == .validate)
+        #expect(command.drainTimeSeconds == 30)
+        #expect(throws: (any Error).self) { try MirrordCommand.parse(["--mode", "init_only"]) }
+        #expect(throws: (any Error).self) { try MirrordCommand.parse(["--log-level", "loud"]) }
+    }
+}
