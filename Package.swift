@@ -52,6 +52,8 @@ let package = Package(
         ),
         .executableTarget(name: "mirrord", dependencies: ["MirrorDaemon"], swiftSettings: strictSettings),
         .executableTarget(name: "mirrorctl", dependencies: ["MirrorCLI"], swiftSettings: strictSettings),
+        // Benchmark driver for scripts/bench.sh: generates large configurations and times route matching.
+        .executableTarget(name: "mirrord-bench", dependencies: ["ProxyConfig"], swiftSettings: strictSettings),
         .testTarget(
             name: "ProxyConfigTests",
             dependencies: ["ProxyConfig"],

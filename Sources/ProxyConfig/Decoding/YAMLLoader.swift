@@ -41,7 +41,7 @@ public enum YAMLLoader {
         }
         return LargeStack.run {
             do {
-                guard let node = try Yams.compose(yaml: text) else {
+                guard let node = try Yams.compose(yaml: text, .basic) else {
                     return fail(1, 1, "file is empty; a configuration file needs at least `resources: []`")
                 }
                 return .document(node)
@@ -110,10 +110,17 @@ public enum YAMLLoader {
 
     // MARK: - Pre-checks on raw bytes
 
+    /// True when the text holds nothing but whitespace, comments and document markers; stops at the first content.
     static func isBlank(_ text: String) -> Bool {
-        for line in text.split(whereSeparator: \.isNewline) {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if !trimmed.isEmpty, !trimmed.hasPrefix("#"), trimmed != "---", trimmed != "..." { return false }
+        var rest = text.utf8[...]
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
+            let line = rest[..<end]
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+            let trimmed = line.drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
+            guard let first = trimmed.first, first != UInt8(ascii: "#") else { continue }
+            let body = String(decoding: trimmed, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            if body != "---", body != "..." { return false }
         }
         return true
     }

@@ -1,9 +1,11 @@
 /// What routing decided for one request: the virtual host, the route, and the request as it goes upstream.
 public struct RouteDecision: Sendable {
-    public let virtualHost: VirtualHost
-    public let virtualHostIndex: Int
-    public let route: Route
-    public let routeIndex: Int
+    private let host: CompiledVirtualHost
+    private let compiled: CompiledRoute
+    public var virtualHost: VirtualHost { self.host.host }
+    public var virtualHostIndex: Int { self.host.index }
+    public var route: Route { self.compiled.route }
+    public var routeIndex: Int { self.compiled.index }
     /// Host after `host_rewrite_literal`; nil for `auto_host_rewrite` until an endpoint is chosen.
     public let upstreamHost: String?
     /// Path (with query) after `prefix_rewrite` or `regex_rewrite`.
@@ -11,29 +13,24 @@ public struct RouteDecision: Sendable {
     /// Headers the router adds because of the rewrites (`x-envoy-original-host`, `x-envoy-original-path`).
     public let addedHeaders: [(String, String)]
 
-    init(request: RouteRequest, virtualHost: VirtualHost, virtualHostIndex: Int, route: Route, routeIndex: Int,
-         configuration: RouteConfiguration) {
-        self.virtualHost = virtualHost
-        self.virtualHostIndex = virtualHostIndex
-        self.route = route
-        self.routeIndex = routeIndex
+    init(request: RouteRequest, host: CompiledVirtualHost, compiled: CompiledRoute) {
+        self.host = host
+        self.compiled = compiled
         var added: [(String, String)] = []
         var host: String? = request.host
         var path = request.path
-        if case .route(let action) = route.action {
-            switch action.hostRewrite {
-            case .literal(let literal)?:
-                host = literal
-                added.append(("x-envoy-original-host", request.host))
-            case .auto?:
-                host = nil
-            case nil:
-                break
-            }
-            if let rewritten = Self.rewritePath(request, match: route.match, rewrite: action.pathRewrite) {
-                added.append(("x-envoy-original-path", request.path))
-                path = rewritten
-            }
+        switch compiled.hostRewrite {
+        case .literal(let literal)?:
+            host = literal
+            added.append(("x-envoy-original-host", request.host))
+        case .auto?:
+            host = nil
+        case nil:
+            break
+        }
+        if let rewritten = Self.rewritePath(request, match: compiled.match, rewrite: compiled.pathRewrite) {
+            added.append(("x-envoy-original-path", request.path))
+            path = rewritten
         }
         self.upstreamHost = host
         self.upstreamPath = path

@@ -3,6 +3,8 @@
 /// `mirrorctl routes match` and the data plane use this same type, so what the CLI says is what happens.
 public struct RouteTable: Sendable {
     public let configuration: RouteConfiguration
+    /// The virtual hosts as shared references, so matching never copies a route's value.
+    private let hosts: [CompiledVirtualHost]
     private let exact: [String: Int]
     /// `*.example.com` stored as `.example.com`, longest first.
     private let suffixes: [(suffix: String, host: Int)]
@@ -34,6 +36,7 @@ public struct RouteTable: Sendable {
         self.prefixes = prefixes.enumerated().sorted { ($0.element.0.count, -$0.offset) > ($1.element.0.count, -$1.offset) }.map(\.element)
         self.exact = exact
         self.wildcard = wildcard
+        self.hosts = configuration.virtualHosts.enumerated().map { CompiledVirtualHost($0.element, index: $0.offset) }
     }
 
     /// The virtual host for a Host/:authority value: exact, longest `*suffix`, longest `prefix*`, then `*`.
@@ -45,10 +48,11 @@ public struct RouteTable: Sendable {
         var host = rawHost.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? rawHost.lowercased() : rawHost
         if self.configuration.ignorePortInHostMatching { host = Self.stripPort(host) }
         if let index = self.exact[host] { return index }
-        for entry in self.suffixes where host.utf8.count > entry.suffix.utf8.count && host.hasSuffix(entry.suffix) {
+        for entry in self.suffixes where host.utf8.count > entry.suffix.utf8.count
+            && host.utf8.reversed().starts(with: entry.suffix.utf8.reversed()) {
             return entry.host
         }
-        for entry in self.prefixes where host.utf8.count > entry.prefix.utf8.count && host.hasPrefix(entry.prefix) {
+        for entry in self.prefixes where host.utf8.count > entry.prefix.utf8.count && host.utf8.starts(with: entry.prefix.utf8) {
             return entry.host
         }
         return self.wildcard
@@ -57,11 +61,10 @@ public struct RouteTable: Sendable {
     /// The decision for a request, or nil when no virtual host or no route matches (Envoy: 404, flag NR).
     public func match(_ request: RouteRequest) -> RouteDecision? {
         guard let hostIndex = self.virtualHostIndex(for: request.host) else { return nil }
-        let host = self.configuration.virtualHosts[hostIndex]
+        let host = self.hosts[hostIndex]
         let path = request.pathWithoutQuery
-        for (routeIndex, route) in host.routes.enumerated() where RouteMatcher.matches(route.match, path: path, request: request) {
-            return RouteDecision(request: request, virtualHost: host, virtualHostIndex: hostIndex, route: route,
-                                 routeIndex: routeIndex, configuration: self.configuration)
+        for compiled in host.routes where compiled.matches(path: path, request: request) {
+            return RouteDecision(request: request, host: host, compiled: compiled)
         }
         return nil
     }
@@ -82,7 +85,7 @@ public struct RouteTable: Sendable {
 /// The path, header and query rules of one `RouteMatch`.
 public enum RouteMatcher {
     public static func matches(_ match: RouteMatch, path: Substring, request: RouteRequest) -> Bool {
-        guard Self.pathMatches(match, path: path) else { return false }
+        guard Self.pathMatches(match.path, caseSensitive: match.caseSensitive, path: path) else { return false }
         for header in match.headers where !header.matches(request.values(of: header.name)) { return false }
         if !match.queryParameters.isEmpty {
             let query = request.queryParameters
@@ -91,16 +94,18 @@ public enum RouteMatcher {
         return true
     }
 
-    static func pathMatches(_ match: RouteMatch, path: Substring) -> Bool {
-        switch match.path {
+    static func pathMatches(_ rule: RouteMatch.PathRule, caseSensitive: Bool, path: Substring) -> Bool {
+        switch rule {
         case .prefix(let prefix):
-            return match.caseSensitive ? path.hasPrefix(prefix) : Self.hasPrefixIgnoringCase(path, prefix)
+            // Byte comparison: Envoy compares bytes, and Character comparison would cost a grapheme walk.
+            return caseSensitive ? path.utf8.starts(with: prefix.utf8) : Self.hasPrefixIgnoringCase(path, prefix)
         case .path(let exact):
-            return match.caseSensitive ? path == exact : path.lowercased() == exact.lowercased()
+            return caseSensitive ? path.utf8.elementsEqual(exact.utf8)
+                : path.utf8.count == exact.utf8.count && Self.hasPrefixIgnoringCase(path, exact)
         case .safeRegex(let regex):
             return regex.fullMatch(String(path))
         case .pathSeparatedPrefix(let prefix):
-            let matched = match.caseSensitive ? path.hasPrefix(prefix) : Self.hasPrefixIgnoringCase(path, prefix)
+            let matched = caseSensitive ? path.utf8.starts(with: prefix.utf8) : Self.hasPrefixIgnoringCase(path, prefix)
             guard matched else { return false }
             let rest = path.utf8.dropFirst(prefix.utf8.count)
             return rest.isEmpty || rest.first == UInt8(ascii: "/")
@@ -113,4 +118,52 @@ public enum RouteMatcher {
     }
 
     private static func lower(_ byte: UInt8) -> UInt8 { byte >= 65 && byte <= 90 ? byte + 32 : byte }
+}
+
+/// A virtual host held by reference in a compiled table.
+final class CompiledVirtualHost: Sendable {
+    let host: VirtualHost
+    let index: Int
+    let routes: [CompiledRoute]
+
+    init(_ host: VirtualHost, index: Int) {
+        self.host = host
+        self.index = index
+        self.routes = host.routes.enumerated().map { CompiledRoute(route: $0.element, index: $0.offset) }
+    }
+}
+
+/// A route held by reference in a compiled table, with what matching and rewriting read kept at hand.
+final class CompiledRoute: Sendable {
+    let route: Route
+    let index: Int
+    let match: RouteMatch
+    let hostRewrite: RouteAction.HostRewrite?
+    let pathRewrite: RouteAction.PathRewrite?
+
+    /// The match rule's parts, read in place on every request.
+    let pathRule: RouteMatch.PathRule
+    let caseSensitive: Bool
+    let hasHeaderOrQueryRules: Bool
+
+    init(route: Route, index: Int) {
+        self.route = route
+        self.index = index
+        self.match = route.match
+        self.pathRule = route.match.path
+        self.caseSensitive = route.match.caseSensitive
+        self.hasHeaderOrQueryRules = !route.match.headers.isEmpty || !route.match.queryParameters.isEmpty
+        if case .route(let action) = route.action {
+            self.hostRewrite = action.hostRewrite
+            self.pathRewrite = action.pathRewrite
+        } else {
+            self.hostRewrite = nil
+            self.pathRewrite = nil
+        }
+    }
+
+    func matches(path: Substring, request: RouteRequest) -> Bool {
+        guard RouteMatcher.pathMatches(self.pathRule, caseSensitive: self.caseSensitive, path: path) else { return false }
+        return !self.hasHeaderOrQueryRules || RouteMatcher.matches(self.match, path: path, request: request)
+    }
 }
