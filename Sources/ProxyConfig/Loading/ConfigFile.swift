@@ -64,6 +64,8 @@ public struct DiscoveryFile: Sendable, Hashable, Encodable {
                 if let listener = Listener.decode(body) { listeners.append(listener) }
             } else if TypeURL.matches(url, TypeURL.cluster) {
                 if let cluster = Cluster.decode(body) { clusters.append(cluster) }
+            } else if url.contains("envoy.api.v2.") {
+                typeReader.error("'@type' \(url) is Envoy's removed v2 API; use \(TypeURL.listener) or \(TypeURL.cluster)")
             } else {
                 typeReader.error("'@type' \(url) is not a resource mirrord reads from files; expected \(TypeURL.listener) or \(TypeURL.cluster)")
             }
