@@ -36,6 +36,12 @@ struct NodeReader {
         self.context.report(Diagnostic(severity, at: self.location, path: self.path, message, origin: .envoyCompat))
     }
 
+    /// A deprecated field: mirrord's own warning with the way forward, and Envoy's deprecation warning for `--envoy-compat`.
+    func deprecated(_ field: String, of message: String, _ advice: String) {
+        self.warning("'\(field)' is deprecated; \(advice)")
+        self.envoyCompat(.warning, "Using deprecated option '\(message).\(field)'")
+    }
+
     // MARK: Scalars
 
     /// YAML null (`~`, `null`, nothing): protobuf JSON reads it as "field not set".

@@ -50,7 +50,8 @@ public struct AccessLog: Sendable, Hashable, Encodable {
         case "log_format":
             format = config.object("log_format", fields: Self.logFormatFields, Self.decodeLogFormat) ?? .envoyDefault
         case "format":
-            config.field("format")?.warning("'format' is deprecated; use 'log_format.text_format_source'")
+            config.field("format")?.deprecated("format", of: "envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                                               "use 'log_format.text_format_source'")
             format = config.string("format").map(Format.text) ?? .envoyDefault
         case "json_format", "typed_json_format":
             config.error("deprecated JSON format fields are not supported; use 'log_format.json_format'")

@@ -73,8 +73,7 @@ public struct Admin: Sendable, Hashable, Encodable {
     static func decode(_ object: ObjectReader) -> Admin {
         var logs = object.list("access_log", AccessLog.decode)
         if let path = object.string("access_log_path") {
-            object.field("access_log_path")?.warning("'access_log_path' is deprecated; use 'access_log'")
-            object.field("access_log_path")?.envoyCompat(.warning, "Using deprecated option 'envoy.config.bootstrap.v3.Admin.access_log_path'")
+            object.field("access_log_path")?.deprecated("access_log_path", of: "envoy.config.bootstrap.v3.Admin", "use 'access_log'")
             if !path.isEmpty { logs.append(AccessLog(name: "envoy.access_loggers.file", path: path, source: object.source)) }
         }
         for field in ["profile_path", "socket_options", "ignore_global_conn_limit", "allow_paths"] where object.has(field) {
@@ -110,8 +109,7 @@ public struct ConfigSource: Sendable, Hashable, Encodable {
         }
         switch object.oneOf(["path", "path_config_source", "api_config_source", "ads", "self"], required: true) {
         case "path":
-            object.field("path")?.warning("'path' is deprecated; use 'path_config_source: {path: ...}'")
-            object.field("path")?.envoyCompat(.warning, "Using deprecated option 'envoy.config.core.v3.ConfigSource.path'")
+            object.field("path")?.deprecated("path", of: "envoy.config.core.v3.ConfigSource", "use 'path_config_source: {path: ...}'")
             let location = object.field("path")?.location ?? object.location
             return object.nonEmptyString("path").map {
                 ConfigSource(path: $0, watchedDirectory: nil, legacyPath: true, pathLocation: location, source: object.source)

@@ -72,8 +72,8 @@ public struct Cluster: Sendable, Hashable, Encodable {
         }
         let resolvers = object.list("dns_resolvers") { SocketAddress.decode($0, allowZeroPort: false) }
         if object.has("dns_resolvers") {
-            object.field("dns_resolvers")?.warning("'dns_resolvers' is deprecated in Envoy (typed_dns_resolver_config); mirrord honours it")
-            object.field("dns_resolvers")?.envoyCompat(.warning, "Using deprecated option 'envoy.config.cluster.v3.Cluster.dns_resolvers'")
+            object.field("dns_resolvers")?.deprecated("dns_resolvers", of: "envoy.config.cluster.v3.Cluster",
+                                                      "Envoy wants typed_dns_resolver_config; mirrord honours it")
         }
         let endpoints = object.object("load_assignment", fields: ["cluster_name", "endpoints", "named_endpoints", "policy"]) {
             assignment -> [LocalityEndpoints] in
@@ -93,7 +93,8 @@ public struct Cluster: Sendable, Hashable, Encodable {
             }
         }
         if object.has("http2_protocol_options") {
-            object.field("http2_protocol_options")?.warning("'http2_protocol_options' is deprecated; use typed_extension_protocol_options")
+            object.field("http2_protocol_options")?.deprecated("http2_protocol_options", of: "envoy.config.cluster.v3.Cluster",
+                                                               "use typed_extension_protocol_options")
             if protocolOptions == nil { protocolOptions = HTTPProtocolOptions(upstreamProtocol: .http2, idleTimeout: .seconds(3600), maxRequestsPerConnection: nil, autoSNI: false, autoSANValidation: false) }
         }
         for ignored in ["alt_stat_name", "dns_failure_refresh_rate", "wait_for_warm_on_init", "cleanup_interval",

@@ -25,8 +25,7 @@ public struct HeaderValueOption: Sendable, Hashable, Encodable {
         if object.has("append"), object.has("append_action") {
             object.field("append_action")?.error("both 'append' and 'append_action' are set; use only 'append_action'")
         } else if object.has("append") {
-            object.field("append")?.warning("'append' is deprecated; use 'append_action'")
-            object.field("append")?.envoyCompat(.warning, "Using deprecated option 'append'")
+            object.field("append")?.deprecated("append", of: "envoy.config.core.v3.HeaderValueOption", "use 'append_action'")
         }
         var action = object.enumeration("append_action", default: AppendAction.APPEND_IF_EXISTS_OR_ADD)
         if let legacyAppend, !object.has("append_action") {

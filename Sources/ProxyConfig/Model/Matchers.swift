@@ -92,7 +92,7 @@ public struct HeaderMatcher: Sendable, Hashable, Encodable {
         let rule: Rule?
         let chosen = object.oneOf(kinds)
         if let chosen, chosen.hasSuffix("_match"), !["string_match", "present_match", "range_match"].contains(chosen) {
-            object.field(chosen)?.warning("'\(chosen)' is deprecated; use 'string_match'")
+            object.field(chosen)?.deprecated(chosen, of: "envoy.config.route.v3.HeaderMatcher", "use 'string_match'")
         }
         switch chosen {
         case "string_match": rule = object.field("string_match").flatMap(StringMatcher.decode).map(Rule.string)

@@ -90,7 +90,7 @@ extension NodeReader {
     func regexMatcher() -> RegexPattern? {
         guard let object = self.object(["regex", "google_re2"]) else { return nil }
         if object.has("google_re2") {
-            object.field("google_re2")?.warning("google_re2 is deprecated and ignored")
+            object.field("google_re2")?.deprecated("google_re2", of: "envoy.type.matcher.v3.RegexMatcher", "it is ignored")
         }
         guard let text = object.string("regex", required: true), let field = object.field("regex") else { return nil }
         return field.compile(text)

@@ -116,7 +116,8 @@ public struct WeightedCluster: Sendable, Hashable, Encodable {
 
     static func decodeList(_ object: ObjectReader) -> [WeightedCluster]? {
         if object.has("total_weight") {
-            object.field("total_weight")?.warning("'total_weight' is deprecated; weights are relative")
+            object.field("total_weight")?.deprecated("total_weight", of: "envoy.config.route.v3.WeightedCluster",
+                                                     "weights are relative")
         }
         let fields = ["name", "cluster_header", "weight", "host_rewrite_literal", "request_headers_to_add",
                       "request_headers_to_remove", "response_headers_to_add", "response_headers_to_remove",

@@ -81,7 +81,9 @@ public struct CommonTLSContext: Sendable, Hashable, Encodable {
         }
         let legacy = object.list("match_subject_alt_names", StringMatcher.decode)
         if object.has("match_subject_alt_names") {
-            object.field("match_subject_alt_names")?.warning("'match_subject_alt_names' is deprecated; use 'match_typed_subject_alt_names'")
+            object.field("match_subject_alt_names")?.deprecated(
+                "match_subject_alt_names", of: "envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext",
+                "use 'match_typed_subject_alt_names'")
         }
         return Validation(trustedCA: object.field("trusted_ca").flatMap(DataSource.decode), subjectAltNames: typed + legacy)
     }

@@ -79,13 +79,15 @@ public struct RouteDecision: Sendable {
     public func redirectLocation(for request: RouteRequest) -> String? {
         guard case .redirect(let redirect) = self.route.action else { return nil }
         let scheme = redirect.scheme ?? request.scheme
-        var host = redirect.host ?? RouteTable.stripPort(request.host)
-        var port = redirect.port.map(String.init)
-        if port == nil, redirect.host == nil, redirect.scheme == nil, request.host != RouteTable.stripPort(request.host) {
-            port = String(request.host[request.host.index(after: request.host.lastIndex(of: ":")!)...])
-        }
-        if let value = port, !((scheme == "http" && value == "80") || (scheme == "https" && value == "443")) {
-            host += ":\(value)"
+        // Envoy: host_redirect replaces the whole host (port included); port_redirect swaps the port and drops
+        // it when it is the new scheme's default; a scheme change drops the old scheme's default port.
+        var host = redirect.host ?? request.host
+        func defaultPort(_ scheme: String) -> String { scheme == "https" ? "443" : "80" }
+        let bare = RouteTable.stripPort(host)
+        if let port = redirect.port {
+            host = String(port) == defaultPort(scheme) ? bare : "\(bare):\(port)"
+        } else if scheme != request.scheme, host != bare, host.hasSuffix(":" + defaultPort(request.scheme)) {
+            host = bare
         }
         var path = String(request.pathWithoutQuery)
         var query = redirect.stripQuery ? "" : String(request.querySuffix)

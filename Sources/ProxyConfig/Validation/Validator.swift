@@ -27,22 +27,19 @@ public enum Validator {
     }
 
     static func checkUniqueNames(_ set: ConfigSet, into issues: inout [Diagnostic]) {
-        var seenListeners: [String: SourceLocation] = [:]
-        for listener in set.listeners {
-            if let first = seenListeners[listener.name] {
-                issues.append(Diagnostic(.error, at: listener.source.location, path: listener.source.path("name"),
-                                         "duplicate listener \(listener.name) found (first at \(first))"))
+        Self.checkUnique("listener", set.listeners.map { ($0.name, $0.source) }, into: &issues)
+        Self.checkUnique("cluster", set.clusters.map { ($0.name, $0.source) }, into: &issues)
+    }
+
+    /// Envoy's `duplicate listener <n> found` / `duplicate cluster <n> found`, at the second copy.
+    static func checkUnique(_ kind: String, _ resources: [(name: String, source: SourceInfo)], into issues: inout [Diagnostic]) {
+        var seen: [String: SourceLocation] = [:]
+        for resource in resources {
+            if let first = seen[resource.name] {
+                issues.append(Diagnostic(.error, at: resource.source.location, path: resource.source.path("name"),
+                                         "duplicate \(kind) \(resource.name) found (first at \(first))"))
             } else {
-                seenListeners[listener.name] = listener.source.location
-            }
-        }
-        var seenClusters: [String: SourceLocation] = [:]
-        for cluster in set.clusters {
-            if let first = seenClusters[cluster.name] {
-                issues.append(Diagnostic(.error, at: cluster.source.location, path: cluster.source.path("name"),
-                                         "duplicate cluster \(cluster.name) found (first at \(first))"))
-            } else {
-                seenClusters[cluster.name] = cluster.source.location
+                seen[resource.name] = resource.source.location
             }
         }
     }
