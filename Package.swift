@@ -20,6 +20,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure configuration: Envoy v3 model, YAML decoding with positions, validation, diff, route matching.
@@ -28,8 +32,19 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
-        // Runtime core: snapshots of validated configuration (the data plane lands here).
-        .target(name: "ProxyCore", dependencies: ["ProxyConfig"], swiftSettings: strictSettings),
+        // Runtime core: snapshots of validated configuration and the data plane (listeners, routing, upstreams).
+        .target(
+            name: "ProxyCore",
+            dependencies: [
+                "ProxyConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // OCI distribution grammar and (later) the registry filter; the proxy never depends on it.
         .target(name: "RegistryMirror", swiftSettings: strictSettings),
         // `mirrorctl` as a library so tests run its commands in process.
@@ -47,6 +62,9 @@ let package = Package(
             dependencies: [
                 "ProxyConfig", "ProxyCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -60,7 +78,18 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "ProxyCoreTests", dependencies: ["ProxyCore", "ProxyConfig"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ProxyCoreTests",
+            dependencies: [
+                "ProxyCore", "ProxyConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "RegistryMirrorTests", dependencies: ["RegistryMirror"], swiftSettings: strictSettings),
         .testTarget(
             name: "MirrorCLITests",

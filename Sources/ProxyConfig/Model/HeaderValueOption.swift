@@ -85,5 +85,10 @@ public struct HeaderMutations: Sendable, Hashable, Encodable {
     public var add: [HeaderValueOption] = []
     public var remove: [String] = []
 
+    public init(add: [HeaderValueOption] = [], remove: [String] = []) {
+        self.add = add
+        self.remove = remove
+    }
+
     public var isEmpty: Bool { self.add.isEmpty && self.remove.isEmpty }
 }

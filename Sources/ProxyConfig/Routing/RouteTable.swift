@@ -69,7 +69,7 @@ public struct RouteTable: Sendable {
         return nil
     }
 
-    static func stripPort(_ host: String) -> String {
+    public static func stripPort(_ host: String) -> String {
         if host.hasPrefix("[") {
             if let close = host.firstIndex(of: "]") { return String(host[...close]) }
             return host

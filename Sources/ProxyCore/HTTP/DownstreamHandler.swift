@@ -1,0 +1,443 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ProxyConfig
+
+/// Serves one downstream HTTP/1.1 connection: routes each request, answers locally or forwards it to an
+/// upstream connection on the same event loop, and streams both bodies with backpressure.
+///
+/// Requests arrive one at a time (NIO's pipelining handler queues the next until this response ends).
+final class DownstreamHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        /// Answered locally; the rest of the request body is read and dropped.
+        case discarding(keepAlive: Bool)
+        case proxying(Exchange)
+    }
+
+    private let chain: ChainRuntime
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var pendingRead = false
+    private var remoteAddress: String?
+
+    init(chain: ChainRuntime) {
+        self.chain = chain
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.remoteAddress = context.channel.remoteAddress?.ipAddress
+        let stats = self.chain.current.stats
+        stats.downstreamConnectionsTotal.increment()
+        stats.downstreamConnectionsActive.increment()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.chain.current.stats.downstreamConnectionsActive.decrement()
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head): self.requestHead(head, context: context)
+        case .body(let buffer): self.requestBody(buffer)
+        case .end(let trailers): self.requestEnd(trailers, context: context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = self.state, let connection = exchange.connection {
+            connection.channel.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    private func requestHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let state = self.chain.current
+        state.stats.requestsTotal.increment()
+        var log = AccessLogEntry(startTime: Date(), method: head.method.rawValue, path: head.uri,
+                                 protocolName: "HTTP/\(head.version.major).\(head.version.minor)",
+                                 authority: head.host ?? "")
+        for name in ["x-forwarded-for", "user-agent", "x-request-id"] {
+            if let value = head.headers[name].first { log.requestHeaders[name] = value }
+        }
+        log.downstreamRemoteAddress = self.remoteAddress
+        let headerBytes = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        if headerBytes > state.manager.maxRequestHeadersKB * 1024 || head.headers.count > state.manager.maxHeadersCount {
+            state.stats.tooLarge.increment()
+            self.localReply(LocalReply(status: .requestHeaderFieldsTooLarge, body: "", flag: "DPE"), state: state,
+                            log: log, keepAlive: false, context: context)
+            return
+        }
+        guard let host = head.host else {
+            self.localReply(LocalReply(status: .badRequest, body: "missing host header", flag: "DPE"), state: state,
+                            log: log, keepAlive: false, context: context)
+            return
+        }
+        let request = RouteRequest(host: host, path: head.uri, method: head.method.rawValue, scheme: "http",
+                                   headers: head.headers.map { ($0.name, $0.value) })
+        guard let decision = state.table.match(request) else {
+            state.stats.noRoute.increment()
+            self.localReply(.noRoute, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
+            return
+        }
+        log.routeName = decision.route.name
+        switch decision.route.action {
+        case .directResponse(let response):
+            state.stats.directResponses.increment()
+            var body = ""
+            if case .inlineString(let text)? = response.body { body = text }
+            if case .inlineBytes(let text)? = response.body { body = text }
+            if case .filename(let path)? = response.body { body = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+            let reply = LocalReply(status: HTTPResponseStatus(statusCode: response.status), body: body, flag: "")
+            self.localReply(reply, state: state, log: log, keepAlive: head.isKeepAlive, context: context,
+                            mutations: [decision.route.responseHeaders, decision.virtualHost.responseHeaders,
+                                        state.manager.routeConfig.responseHeaders])
+        case .redirect(let redirect):
+            state.stats.redirects.increment()
+            var reply = LocalReply(status: HTTPResponseStatus(statusCode: redirect.responseCode.status), body: "", flag: "")
+            reply.extraHeaders = [("location", decision.redirectLocation(for: request) ?? "/")]
+            self.localReply(reply, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
+        case .route(let action):
+            let clusterName = decision.cluster(random: UInt64.random(in: 0..<UInt64.max))
+            guard let clusterName, let cluster = state.clusters.cluster(named: clusterName) else {
+                state.stats.noCluster.increment()
+                self.localReply(.noCluster(action.clusterNotFoundResponseCode.status), state: state, log: log,
+                                keepAlive: head.isKeepAlive, context: context)
+                return
+            }
+            log.upstreamCluster = clusterName
+            guard cluster.admitRequest() else {
+                cluster.stats.pendingOverflow.increment()
+                self.localReply(.overflow, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
+                return
+            }
+            cluster.stats.requestsTotal.increment()
+            let pool = state.clusters.pool(for: cluster, on: context.eventLoop)
+            let exchange = Exchange(state: state, head: head, decision: decision, action: action, cluster: cluster,
+                                    pool: pool, log: log)
+            self.state = .proxying(exchange)
+            state.stats.requestsActive.increment()
+            self.armIdleTimer(exchange, context: context)
+            self.connect(exchange, context: context)
+        }
+    }
+
+    private func requestBody(_ buffer: ByteBuffer) {
+        guard case .proxying(let exchange) = self.state else { return }
+        exchange.log.bytesReceived += buffer.readableBytes
+        if let context = self.context { self.armIdleTimer(exchange, context: context) }
+        if let connection = exchange.connection {
+            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        } else {
+            exchange.pendingParts.append(.body(.byteBuffer(buffer)))
+            exchange.pendingBytes += buffer.readableBytes
+        }
+    }
+
+    private func requestEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+        switch self.state {
+        case .idle:
+            break
+        case .discarding(let keepAlive):
+            self.state = .idle
+            if !keepAlive { context.close(promise: nil) }
+        case .proxying(let exchange):
+            exchange.requestEnded = true
+            if let connection = exchange.connection {
+                connection.channel.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
+            } else {
+                exchange.pendingParts.append(.end(trailers))
+            }
+            self.armRouteTimeout(exchange, context: context)
+            if exchange.responseEnded { self.finish(exchange, context: context) }
+        }
+    }
+
+    // MARK: Upstream connection
+
+    private func connect(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard let endpoint = exchange.cluster.pickEndpoint() else {
+            exchange.cluster.stats.noHealthyUpstream.increment()
+            self.failBeforeResponse(exchange, reply: .noHealthyUpstream, context: context)
+            return
+        }
+        exchange.endpoint = endpoint
+        exchange.log.upstreamHost = endpoint.description
+        let hostname = exchange.cluster.serverHostname(for: endpoint, authority: exchange.decision.upstreamHost)
+        exchange.pool.acquire(endpoint, serverHostname: hostname).assumeIsolated().whenComplete { result in
+            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else {
+                if case .success(let connection) = result { exchange.pool.release(connection) }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                self.attach(connection, to: exchange, context: context)
+            case .failure(let error):
+                if exchange.retriesLeft > 0 {
+                    exchange.retriesLeft -= 1
+                    exchange.cluster.stats.retries.increment()
+                    self.connect(exchange, context: context)
+                    return
+                }
+                self.failBeforeResponse(exchange, reply: LocalReply.reply(for: error), context: context)
+            }
+        }
+    }
+
+    private func attach(_ connection: UpstreamConnection, to exchange: Exchange, context: ChannelHandlerContext) {
+        exchange.connection = connection
+        connection.handler.receiver = self
+        exchange.upstreamStarted = .now()
+        let head = exchange.upstreamHead(remoteAddress: self.remoteAddress, endpoint: connection.endpoint)
+        connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        for part in exchange.pendingParts { connection.channel.write(part, promise: nil) }
+        exchange.pendingParts = []
+        exchange.pendingBytes = 0
+        connection.channel.flush()
+        self.resumeDownstreamReading()
+    }
+
+    // MARK: Finishing
+
+    private func finish(_ exchange: Exchange, context: ChannelHandlerContext) {
+        exchange.cancelTimers()
+        if let connection = exchange.connection {
+            connection.handler.receiver = nil
+            if !exchange.requestEnded { connection.handler.invalidate() }
+            exchange.pool.release(connection)
+            exchange.connection = nil
+        }
+        exchange.cluster.requestFinished()
+        exchange.state.stats.requestsActive.decrement()
+        self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
+        if exchange.requestEnded {
+            self.state = .idle
+            if !exchange.keepAlive || self.chain.isDraining { context.close(promise: nil) }
+        } else {
+            self.state = .discarding(keepAlive: exchange.keepAlive)
+        }
+    }
+
+    private func failBeforeResponse(_ exchange: Exchange, reply: LocalReply, context: ChannelHandlerContext) {
+        exchange.cancelTimers()
+        if let connection = exchange.connection {
+            connection.handler.receiver = nil
+            connection.handler.invalidate()
+            exchange.pool.release(connection)
+            exchange.connection = nil
+        }
+        exchange.cluster.requestFinished()
+        exchange.state.stats.requestsActive.decrement()
+        if reply.flag == "UT" { exchange.cluster.stats.requestTimeouts.increment() }
+        if reply.flag == "UC" { exchange.cluster.stats.resetsBeforeResponse.increment() }
+        self.state = .idle
+        self.localReply(reply, state: exchange.state, log: exchange.log, keepAlive: exchange.keepAlive,
+                        requestEnded: exchange.requestEnded, context: context)
+    }
+
+    /// After the response started, an upstream failure can only be signalled by cutting the downstream connection.
+    private func abortAfterResponseStarted(_ exchange: Exchange, flag: String, context: ChannelHandlerContext) {
+        exchange.cancelTimers()
+        if let connection = exchange.connection {
+            connection.handler.receiver = nil
+            connection.handler.invalidate()
+            connection.channel.close(promise: nil)
+            exchange.connection = nil
+        }
+        exchange.log.responseFlags = flag
+        exchange.cluster.requestFinished()
+        exchange.state.stats.requestsActive.decrement()
+        self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
+        self.state = .idle
+        context.close(promise: nil)
+    }
+
+    private func localReply(_ reply: LocalReply, state: RoutingState, log: AccessLogEntry, keepAlive: Bool,
+                            requestEnded: Bool = false, context: ChannelHandlerContext,
+                            mutations: [HeaderMutations] = []) {
+        var headers = HTTPHeaders()
+        var body = context.channel.allocator.buffer(capacity: reply.body.utf8.count)
+        body.writeString(reply.body)
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        if !reply.body.isEmpty { headers.add(name: "content-type", value: "text/plain") }
+        for (name, value) in reply.extraHeaders { headers.add(name: name, value: value) }
+        HeaderRules.applyLevels(mutations, mostSpecificWins: state.manager.routeConfig.mostSpecificHeaderMutationsWins,
+                                to: &headers)
+        Exchange.applyServerHeader(state.manager, to: &headers)
+        let close = !keepAlive || self.chain.isDraining
+        if close { headers.add(name: "connection", value: "close") }
+        state.stats.recordResponse(status: Int(reply.status.code))
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))),
+                      promise: nil)
+        if body.readableBytes > 0 { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        var entry = log
+        entry.responseFlags = reply.flag
+        entry.bytesSent = body.readableBytes
+        self.writeLog(entry, status: Int(reply.status.code), started: nil, state: state)
+        if requestEnded {
+            self.state = .idle
+            if close { context.close(promise: nil) }
+        } else {
+            self.state = .discarding(keepAlive: !close)
+        }
+    }
+
+    private func writeLog(_ entry: AccessLogEntry, status: Int, started: NIODeadline?, state: RoutingState) {
+        guard !state.accessLoggers.isEmpty else { return }
+        var entry = entry
+        entry.responseCode = status
+        entry.durationMilliseconds = Int(Date().timeIntervalSince(entry.startTime) * 1000)
+        for logger in state.accessLoggers { logger.log(entry) }
+    }
+
+    // MARK: Timers
+
+    private func armRouteTimeout(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard !exchange.action.timeout.isZero, !exchange.responseEnded else { return }
+        exchange.timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(exchange.action.timeout.nanoseconds)) {
+            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
+            exchange.state.stats.requestTimeouts.increment()
+            if exchange.responseHeadSent {
+                exchange.cluster.stats.requestTimeouts.increment()
+                self.abortAfterResponseStarted(exchange, flag: "UT", context: context)
+            } else {
+                self.failBeforeResponse(exchange, reply: .upstreamTimeout, context: context)
+            }
+        }
+    }
+
+    /// Route `idle_timeout`, else the connection manager's `stream_idle_timeout`: no bytes either way for that long.
+    private func armIdleTimer(_ exchange: Exchange, context: ChannelHandlerContext) {
+        let idle = exchange.action.idleTimeout ?? exchange.state.manager.streamIdleTimeout
+        guard !idle.isZero else { return }
+        exchange.idleTimer?.cancel()
+        exchange.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(idle.nanoseconds)) {
+            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
+            if exchange.responseHeadSent {
+                self.abortAfterResponseStarted(exchange, flag: "SI", context: context)
+            } else {
+                self.failBeforeResponse(exchange, reply: .streamIdleTimeout, context: context)
+            }
+        }
+    }
+
+    // MARK: Backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = self.state {
+            let upstreamFull = exchange.connection.map { !$0.channel.isWritable } ?? false
+            let bufferFull = exchange.connection == nil && exchange.pendingBytes >= exchange.state.bufferLimit
+            if upstreamFull || bufferFull {
+                self.pendingRead = true
+                return
+            }
+        }
+        context.read()
+    }
+
+    private func resumeDownstreamReading() {
+        guard self.pendingRead, let context = self.context else { return }
+        self.pendingRead = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, case .proxying(let exchange) = self.state {
+            exchange.connection?.handler.resumeReading()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = self.state {
+            // The client went away: the upstream request is cut too, and that connection is not reused.
+            exchange.cancelTimers()
+            if let connection = exchange.connection {
+                connection.handler.receiver = nil
+                connection.handler.invalidate()
+                connection.channel.close(promise: nil)
+                exchange.connection = nil
+            }
+            exchange.log.responseFlags = "DC"
+            exchange.cluster.requestFinished()
+            exchange.state.stats.requestsActive.decrement()
+            self.writeLog(exchange.log, status: exchange.responseStatus == 0 ? 0 : exchange.responseStatus,
+                          started: exchange.started, state: exchange.state)
+            self.state = .idle
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is DrainEvent {
+            // Envoy closes HTTP/1 connections as their requests complete; an idle one can go now.
+            if case .idle = self.state { context.close(promise: nil) }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
+
+extension DownstreamHandler: UpstreamResponseReceiver {
+    var downstreamIsWritable: Bool { self.context?.channel.isWritable ?? false }
+
+    func upstreamResponseHead(_ head: HTTPResponseHead) {
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        self.armIdleTimer(exchange, context: context)
+        exchange.responseStatus = Int(head.status.code)
+        exchange.cluster.stats.recordResponse(status: exchange.responseStatus)
+        let draining = self.chain.isDraining
+        if draining { exchange.state.stats.drainClose.increment() }
+        exchange.responseHeadSent = true
+        exchange.state.stats.recordResponse(status: exchange.responseStatus)
+        context.write(self.wrapOutboundOut(.head(exchange.downstreamHead(head, draining: draining))), promise: nil)
+    }
+
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        exchange.log.bytesSent += buffer.readableBytes
+        self.armIdleTimer(exchange, context: context)
+        context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    func upstreamReadComplete() {
+        self.context?.flush()
+    }
+
+    func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        exchange.responseEnded = true
+        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
+        self.finish(exchange, context: context)
+    }
+
+    func upstreamFailed(_ error: any Error) {
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        exchange.connection = nil
+        if exchange.responseHeadSent {
+            self.abortAfterResponseStarted(exchange, flag: "UC", context: context)
+        } else {
+            self.failBeforeResponse(exchange, reply: LocalReply.reply(for: error), context: context)
+        }
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { self.resumeDownstreamReading() }
+    }
+}
+
+@available(*, unavailable)
+extension DownstreamHandler: Sendable {}

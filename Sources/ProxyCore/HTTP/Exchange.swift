@@ -1,0 +1,125 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ProxyConfig
+
+/// One request being proxied: what routing decided, the upstream connection, and what has gone each way.
+final class Exchange {
+    let state: RoutingState
+    let requestHead: HTTPRequestHead
+    let decision: RouteDecision
+    let action: RouteAction
+    let cluster: UpstreamCluster
+    let pool: ConnectionPool
+    let keepAlive: Bool
+    let started = NIODeadline.now()
+    var log: AccessLogEntry
+
+    var endpoint: UpstreamEndpoint?
+    var connection: UpstreamConnection?
+    /// Request parts that arrived before the upstream connection was ready.
+    var pendingParts: [HTTPClientRequestPart] = []
+    var pendingBytes = 0
+    var requestEnded = false
+    var responseHeadSent = false
+    var responseEnded = false
+    var responseStatus = 0
+    var upstreamStarted: NIODeadline?
+    var retriesLeft: Int
+    var timeout: Scheduled<Void>?
+    var idleTimer: Scheduled<Void>?
+
+    init(state: RoutingState, head: HTTPRequestHead, decision: RouteDecision, action: RouteAction,
+         cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry) {
+        self.state = state
+        self.requestHead = head
+        self.decision = decision
+        self.action = action
+        self.cluster = cluster
+        self.pool = pool
+        self.keepAlive = head.isKeepAlive
+        self.log = log
+        let policy = action.retryPolicy ?? decision.virtualHost.retryPolicy
+        let retriesConnectFailures = policy?.retryOn.contains { ["connect-failure", "reset", "5xx", "gateway-error"].contains($0) } ?? false
+        self.retriesLeft = retriesConnectFailures ? min(policy?.numRetries ?? 0, cluster.limits.maxRetries) : 0
+    }
+
+    /// The request head sent upstream: rewritten path and host, proxy headers, the configured mutations.
+    func upstreamHead(remoteAddress: String?, endpoint: UpstreamEndpoint) -> HTTPRequestHead {
+        var headers = self.requestHead.headers
+        HeaderRules.removeHopByHop(&headers)
+        let manager = self.state.manager
+        if manager.useRemoteAddress, let remoteAddress {
+            let existing = headers["x-forwarded-for"].joined(separator: ", ")
+            headers.replaceOrAdd(name: "x-forwarded-for", value: existing.isEmpty ? remoteAddress : "\(existing), \(remoteAddress)")
+            headers.replaceOrAdd(name: "x-forwarded-proto", value: "http")
+        } else if !headers.contains(name: "x-forwarded-proto") {
+            headers.add(name: "x-forwarded-proto", value: "http")
+        }
+        if manager.generateRequestID, !headers.contains(name: "x-request-id") {
+            headers.add(name: "x-request-id", value: HeaderRules.requestID())
+        }
+        for (name, value) in self.decision.addedHeaders { headers.replaceOrAdd(name: name, value: value) }
+        let host = self.decision.upstreamHost ?? (IPAddress.isLiteral(endpoint.host) ? self.requestHead.host : endpoint.host)
+        headers.replaceOrAdd(name: "host", value: host ?? endpoint.description)
+        if !self.action.timeout.isZero {
+            headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(self.action.timeout.milliseconds))
+        }
+        HeaderRules.applyLevels(self.requestMutationLevels(), mostSpecificWins: manager.routeConfig.mostSpecificHeaderMutationsWins,
+                                to: &headers)
+        var head = HTTPRequestHead(version: .http1_1, method: self.requestHead.method, uri: self.decision.upstreamPath,
+                                   headers: headers)
+        head.headers.remove(name: "connection")
+        return head
+    }
+
+    /// The response head sent downstream: hop-by-hop headers gone, mutations applied, `server` per configuration.
+    func downstreamHead(_ upstream: HTTPResponseHead, draining: Bool) -> HTTPResponseHead {
+        var headers = upstream.headers
+        HeaderRules.removeHopByHop(&headers)
+        HeaderRules.applyLevels(self.responseMutationLevels(),
+                                mostSpecificWins: self.state.manager.routeConfig.mostSpecificHeaderMutationsWins, to: &headers)
+        Self.applyServerHeader(self.state.manager, to: &headers)
+        if let started = self.upstreamStarted {
+            let milliseconds = (NIODeadline.now() - started).nanoseconds / 1_000_000
+            headers.replaceOrAdd(name: "x-envoy-upstream-service-time", value: String(milliseconds))
+            self.log.upstreamServiceTimeMilliseconds = Int(milliseconds)
+        }
+        if !self.keepAlive || draining { headers.replaceOrAdd(name: "connection", value: "close") }
+        return HTTPResponseHead(version: self.requestHead.version, status: upstream.status, headers: headers)
+    }
+
+    static func applyServerHeader(_ manager: HTTPConnectionManager, to headers: inout HTTPHeaders) {
+        switch manager.serverHeaderTransformation {
+        case .OVERWRITE: headers.replaceOrAdd(name: "server", value: manager.serverName)
+        case .APPEND_IF_ABSENT: if !headers.contains(name: "server") { headers.add(name: "server", value: manager.serverName) }
+        case .PASS_THROUGH: break
+        }
+    }
+
+    private func weightedCluster() -> WeightedCluster? {
+        guard case .weightedClusters(let clusters) = self.action.target else { return nil }
+        return clusters.first { $0.name == self.cluster.config.name }
+    }
+
+    func requestMutationLevels() -> [HeaderMutations] {
+        [self.weightedCluster()?.requestHeaders ?? .init(), self.decision.route.requestHeaders,
+         self.decision.virtualHost.requestHeaders, self.state.manager.routeConfig.requestHeaders]
+    }
+
+    func responseMutationLevels() -> [HeaderMutations] {
+        [self.weightedCluster()?.responseHeaders ?? .init(), self.decision.route.responseHeaders,
+         self.decision.virtualHost.responseHeaders, self.state.manager.routeConfig.responseHeaders]
+    }
+
+    func cancelTimers() {
+        self.timeout?.cancel()
+        self.timeout = nil
+        self.idleTimer?.cancel()
+        self.idleTimer = nil
+    }
+}
+
+extension HTTPRequestHead {
+    var host: String? { self.headers["host"].first }
+}

@@ -1,0 +1,137 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ProxyConfig
+import Synchronization
+
+/// The data plane: one NIO server per listener of a snapshot, routing to the snapshot's clusters.
+public final class ProxyServer: Sendable {
+    public let group: any EventLoopGroup
+    public let stats: StatsStore
+    public let accessLogs: AccessLogWriters
+    private let logger: Logger
+    private let listeners = Mutex<[String: BoundListener]>([:])
+    private let clusterManager = Mutex<ClusterManager?>(nil)
+
+    /// A listening socket, the filter-chain runtimes behind it, and its open connections.
+    struct BoundListener: Sendable {
+        let config: Listener
+        let channel: any Channel
+        let chain: ChainRuntime
+        let connections: ConnectionTracker
+    }
+
+    public init(group: any EventLoopGroup, stats: StatsStore = StatsStore(), logger: Logger) {
+        self.group = group
+        self.stats = stats
+        self.accessLogs = AccessLogWriters()
+        self.logger = logger
+    }
+
+    /// Builds the clusters and binds every listener of `snapshot`; returns the bound address of each listener.
+    @discardableResult
+    public func start(_ snapshot: ConfigSnapshot) async throws -> [String: NIOCore.SocketAddress] {
+        let clusters = try ClusterManager(Array(snapshot.clusters.values), stats: self.stats)
+        self.clusterManager.withLock { $0 = clusters }
+        var bound: [String: NIOCore.SocketAddress] = [:]
+        for listener in snapshot.listeners {
+            let result = try await self.bind(listener, clusters: clusters)
+            self.listeners.withLock { $0[listener.name] = result }
+            bound[listener.name] = result.channel.localAddress
+            self.logger.info("listener \(listener.name) listening on \(result.channel.localAddress.map { "\($0)" } ?? "?")")
+        }
+        return bound
+    }
+
+    func bind(_ listener: Listener, clusters: ClusterManager) async throws -> BoundListener {
+        // Plaintext listeners take the chain without SNI names (TLS filter-chain selection comes with TLS listeners).
+        let chains = listener.allFilterChains.filter { $0.httpConnectionManager != nil }
+        guard let chainConfig = chains.first(where: { $0.serverNames.isEmpty }) ?? chains.first,
+              let manager = chainConfig.httpConnectionManager else {
+            throw ProxyServerError.noHTTPFilterChain(listener.name)
+        }
+        let chain = ChainRuntime(RoutingState(listener: listener, manager: manager, clusters: clusters, stats: self.stats,
+                                              writers: self.accessLogs))
+        let connections = ConnectionTracker()
+        let bufferLimit = listener.perConnectionBufferLimitBytes
+        let bootstrap = ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: bufferLimit / 2, high: bufferLimit))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(DownstreamHandler(chain: chain))
+                    connections.add(channel)
+                }
+            }
+        let channel = try await bootstrap.bind(host: listener.address.address, port: listener.address.portValue).get()
+        return BoundListener(config: listener, channel: channel, chain: chain, connections: connections)
+    }
+
+    /// The bound address of a listener (port 0 in the configuration becomes the kernel's choice here).
+    public func address(of listener: String) -> NIOCore.SocketAddress? {
+        self.listeners.withLock { $0[listener] }?.channel.localAddress
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to `drainTime`, then closes what is left.
+    public func shutdown(drainTime: Duration) async {
+        let listeners = self.listeners.withLock { listeners in
+            defer { listeners = [:] }
+            return Array(listeners.values)
+        }
+        for listener in listeners {
+            listener.chain.startDraining()
+            try? await listener.channel.close()
+            listener.connections.closeIdle()
+        }
+        let deadline = ContinuousClock.now + drainTime
+        while ContinuousClock.now < deadline, listeners.contains(where: { !$0.connections.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for listener in listeners { listener.connections.closeAll() }
+        self.clusterManager.withLock { $0 }?.closeIdleConnections()
+        self.accessLogs.flushAll()
+    }
+}
+
+public enum ProxyServerError: Error, Sendable, CustomStringConvertible {
+    case noHTTPFilterChain(String)
+
+    public var description: String {
+        switch self {
+        case .noHTTPFilterChain(let name): return "listener \(name) has no filter chain with an HTTP connection manager"
+        }
+    }
+}
+
+/// The open downstream connections of one listener, so a drain can close idle ones and, at its end, the rest.
+final class ConnectionTracker: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        self.channels.withLock { $0[key] = channel }
+        channel.closeFuture.whenComplete { _ in self.channels.withLock { _ = $0.removeValue(forKey: key) } }
+    }
+
+    var isEmpty: Bool { self.channels.withLock { $0.isEmpty } }
+    var count: Int { self.channels.withLock { $0.count } }
+
+    /// Asks each connection to close once it has no request in flight.
+    func closeIdle() {
+        for channel in self.channels.withLock({ Array($0.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(DrainEvent())
+        }
+    }
+
+    func closeAll() {
+        for channel in self.channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+    }
+}
+
+/// Sent to every connection of a draining listener: close now if idle, else after the current response.
+struct DrainEvent: Sendable {}

@@ -1,0 +1,121 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ProxyConfig
+import Synchronization
+
+/// An open HTTP/1.1 connection to one endpoint of a cluster. Confined to its channel's event loop; the
+/// `Sendable` conformance only lets futures of that loop carry it.
+final class UpstreamConnection: @unchecked Sendable {
+    let channel: any Channel
+    let handler: UpstreamHandler
+    let endpoint: UpstreamEndpoint
+    var idleTimer: Scheduled<Void>?
+
+    init(channel: any Channel, handler: UpstreamHandler, endpoint: UpstreamEndpoint) {
+        self.channel = channel
+        self.handler = handler
+        self.endpoint = endpoint
+    }
+}
+
+/// Keep-alive connections of one cluster on one event loop. Confined to that loop (every method asserts it),
+/// so it needs no lock, and the upstream channel shares the downstream channel's loop: forwarding never hops
+/// threads. `@unchecked Sendable` only so callbacks of futures on that same loop may capture it.
+final class ConnectionPool: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let cluster: UpstreamCluster
+    private var idle: [UpstreamEndpoint: [UpstreamConnection]] = [:]
+    private var closed = false
+
+    init(eventLoop: any EventLoop, cluster: UpstreamCluster) {
+        self.eventLoop = eventLoop
+        self.cluster = cluster
+    }
+
+    /// An idle connection to `endpoint` when one is open, else a new one.
+    func acquire(_ endpoint: UpstreamEndpoint, serverHostname: String?) -> EventLoopFuture<UpstreamConnection> {
+        self.eventLoop.assertInEventLoop()
+        while var list = self.idle[endpoint], let connection = list.popLast() {
+            self.idle[endpoint] = list
+            connection.idleTimer?.cancel()
+            connection.idleTimer = nil
+            if connection.channel.isActive, connection.handler.reusable { return self.eventLoop.makeSucceededFuture(connection) }
+        }
+        return self.connect(endpoint, serverHostname: serverHostname)
+    }
+
+    private func connect(_ endpoint: UpstreamEndpoint, serverHostname: String?) -> EventLoopFuture<UpstreamConnection> {
+        let cluster = self.cluster
+        let limit = cluster.limits.maxConnections
+        if cluster.openConnections.add(1, ordering: .relaxed).oldValue >= limit {
+            cluster.openConnections.subtract(1, ordering: .relaxed)
+            cluster.stats.connectionOverflow.increment()
+            return self.eventLoop.makeFailedFuture(UpstreamError.overflow)
+        }
+        let tls = cluster.tlsContext
+        let bootstrap = ClientBootstrap(group: self.eventLoop)
+            .connectTimeout(cluster.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        let ssl = try NIOSSLClientHandler(context: tls, serverHostname: serverHostname)
+                        try channel.pipeline.syncOperations.addHandler(ssl)
+                    }
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
+            }
+        cluster.stats.connectionsTotal.increment()
+        return bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMapError { error in
+            cluster.openConnections.subtract(1, ordering: .relaxed)
+            if case ChannelError.connectTimeout = error {
+                cluster.stats.connectTimeouts.increment()
+                return self.eventLoop.makeFailedFuture(UpstreamError.connectTimeout)
+            }
+            cluster.stats.connectFailures.increment()
+            return self.eventLoop.makeFailedFuture(UpstreamError.connectFailure("\(error)"))
+        }.flatMapThrowing { channel in
+            let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+            cluster.stats.connectionsActive.increment()
+            handler.onClose = {
+                cluster.openConnections.subtract(1, ordering: .relaxed)
+                cluster.stats.connectionsActive.decrement()
+            }
+            return UpstreamConnection(channel: channel, handler: handler, endpoint: endpoint)
+        }
+    }
+
+    /// Returns a connection after its exchange: kept for reuse when it is still good, closed otherwise.
+    func release(_ connection: UpstreamConnection) {
+        self.eventLoop.assertInEventLoop()
+        guard !self.closed, connection.channel.isActive, connection.handler.reusable,
+              !connection.handler.responseInProgress else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        connection.idleTimer = self.eventLoop.scheduleTask(in: self.cluster.idleTimeout) { [weak self] in
+            self?.remove(connection)
+            connection.channel.close(promise: nil)
+        }
+        self.idle[connection.endpoint, default: []].append(connection)
+    }
+
+    private func remove(_ connection: UpstreamConnection) {
+        self.idle[connection.endpoint]?.removeAll { $0 === connection }
+    }
+
+    /// Closes every idle connection and refuses to keep new ones (the cluster was removed or replaced).
+    func close() {
+        self.eventLoop.assertInEventLoop()
+        self.closed = true
+        for connection in self.idle.values.joined() {
+            connection.idleTimer?.cancel()
+            connection.channel.close(promise: nil)
+        }
+        self.idle = [:]
+    }
+}
+

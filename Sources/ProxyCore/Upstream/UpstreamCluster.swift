@@ -1,0 +1,147 @@
+import Logging
+import NIOCore
+import NIOSSL
+import ProxyConfig
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One upstream host of a cluster, as the data plane dials it.
+public struct UpstreamEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// A cluster ready for traffic: endpoints, load balancing, TLS, limits and stats. Immutable but for counters.
+public final class UpstreamCluster: Sendable {
+    public let config: Cluster
+    public let stats: ClusterStats
+    public let endpoints: [UpstreamEndpoint]
+    let tlsContext: NIOSSLContext?
+    let connectTimeout: TimeAmount
+    let idleTimeout: TimeAmount
+    let limits: CircuitBreakerThresholds
+    private let roundRobin = Atomic<Int>(0)
+    let activeRequests = Atomic<Int>(0)
+    let openConnections = Atomic<Int>(0)
+    let pendingRequests = Atomic<Int>(0)
+
+    public init(_ config: Cluster, stats: StatsStore) throws {
+        self.config = config
+        self.stats = ClusterStats(cluster: config.name, store: stats)
+        self.endpoints = config.allEndpoints.map { UpstreamEndpoint(host: $0.address.address, port: $0.address.portValue) }
+        self.connectTimeout = .nanoseconds(config.connectTimeout.nanoseconds)
+        self.idleTimeout = .nanoseconds((config.protocolOptions?.idleTimeout ?? .seconds(3600)).nanoseconds)
+        self.limits = config.circuitBreakers.first { $0.priority == .DEFAULT } ?? .defaults
+        self.tlsContext = try config.tls.map(UpstreamTLSContextFactory.makeContext)
+    }
+
+    /// The next endpoint by the cluster's policy, or nil when it has none (503, flag UH).
+    func pickEndpoint() -> UpstreamEndpoint? {
+        guard !self.endpoints.isEmpty else { return nil }
+        switch self.config.lbPolicy {
+        case .RANDOM:
+            return self.endpoints.randomElement()
+        default:
+            // LEAST_REQUEST with equal weights degenerates to round robin until per-host counts exist.
+            let index = self.roundRobin.add(1, ordering: .relaxed).oldValue
+            return self.endpoints[index % self.endpoints.count]
+        }
+    }
+
+    /// The name TLS is verified against and sent as SNI: `sni`, else the endpoint's host name for DNS clusters.
+    func serverHostname(for endpoint: UpstreamEndpoint, authority: String?) -> String? {
+        guard let tls = self.config.tls else { return nil }
+        if let sni = tls.sni, !sni.isEmpty { return sni }
+        if self.config.protocolOptions?.autoSNI == true, let authority { return RouteTable.stripPort(authority) }
+        if !IPAddress.isLiteral(endpoint.host) { return endpoint.host }
+        return nil
+    }
+
+    /// Circuit breaker on requests: false means overflow (503, flag UO).
+    func admitRequest() -> Bool {
+        let previous = self.activeRequests.add(1, ordering: .relaxed).oldValue
+        if previous >= self.limits.maxRequests {
+            self.activeRequests.subtract(1, ordering: .relaxed)
+            return false
+        }
+        self.stats.requestsActive.increment()
+        return true
+    }
+
+    func requestFinished() {
+        self.activeRequests.subtract(1, ordering: .relaxed)
+        self.stats.requestsActive.decrement()
+    }
+}
+
+/// Builds the TLS client context of a cluster: verification on by default, against the configured CA or the system store.
+enum UpstreamTLSContextFactory {
+    static func makeContext(_ tls: UpstreamTLS) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .fullVerification
+        configuration.applicationProtocols = tls.common.alpnProtocols.isEmpty ? ["http/1.1"]
+            : tls.common.alpnProtocols.filter { $0 == "http/1.1" }
+        if let ca = tls.common.validation?.trustedCA {
+            switch ca {
+            case .filename(let path):
+                configuration.trustRoots = .file(path)
+            case .inlineString(let pem), .inlineBytes(let pem):
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))
+            case .environmentVariable(let name):
+                guard let pem = ProcessInfoEnvironment.value(name) else {
+                    throw UpstreamError.tlsConfiguration("environment variable \(name) is not set")
+                }
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))
+            }
+        }
+        if let certificate = tls.common.certificates.first {
+            configuration.certificateChain = try Self.certificates(certificate.certificateChain).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try Self.privateKey(certificate.privateKey))
+        }
+        switch tls.common.minimumProtocol {
+        case .TLSv1_3: configuration.minimumTLSVersion = .tlsv13
+        case .TLSv1_2, .TLS_AUTO: configuration.minimumTLSVersion = .tlsv12
+        case .TLSv1_1: configuration.minimumTLSVersion = .tlsv11
+        case .TLSv1_0: configuration.minimumTLSVersion = .tlsv1
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    static func certificates(_ source: DataSource) throws -> [NIOSSLCertificate] {
+        switch source {
+        case .filename(let path): return try NIOSSLCertificate.fromPEMFile(path)
+        case .inlineString(let pem), .inlineBytes(let pem): return try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8))
+        case .environmentVariable(let name):
+            return try NIOSSLCertificate.fromPEMBytes(Array((ProcessInfoEnvironment.value(name) ?? "").utf8))
+        }
+    }
+
+    static func privateKey(_ source: DataSource) throws -> NIOSSLPrivateKey {
+        switch source {
+        case .filename(let path): return try NIOSSLPrivateKey(file: path, format: .pem)
+        case .inlineString(let pem), .inlineBytes(let pem): return try NIOSSLPrivateKey(bytes: Array(pem.utf8), format: .pem)
+        case .environmentVariable(let name):
+            return try NIOSSLPrivateKey(bytes: Array((ProcessInfoEnvironment.value(name) ?? "").utf8), format: .pem)
+        }
+    }
+}
+
+enum ProcessInfoEnvironment {
+    static func value(_ name: String) -> String? {
+        guard let raw = getenv(name) else { return nil }
+        return String(cString: raw)
+    }
+}
+
+/// Why a request could not be sent upstream; each maps to Envoy's status and response flag.
+public enum UpstreamError: Error, Sendable, Equatable {
+    case noHealthyUpstream
+    case connectFailure(String)
+    case connectTimeout
+    case overflow
+    case resetBeforeResponse
+    case tlsConfiguration(String)
+}

@@ -1,0 +1,88 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ProxyConfig
+import Synchronization
+import Testing
+@testable import ProxyCore
+
+/// mirrord's data plane in process on 127.0.0.1, built from LDS/CDS text exactly as the daemon builds it.
+struct ProxyHarness {
+    let server: ProxyServer
+    let set: ConfigSet
+
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+
+    static func start(lds: String, cds: String) async throws -> ProxyHarness {
+        let set = ConfigLoader.load(paths: ["lds.yaml", "cds.yaml"], from: InMemoryFileSource(["lds.yaml": lds, "cds.yaml": cds]))
+        guard set.isValid else { throw HarnessError.invalid(set.diagnostics.blockingErrors.map(\.description)) }
+        let snapshot = try ConfigSnapshot(set, version: 1)
+        var logger = Logger(label: "mirrord.test")
+        logger.logLevel = .warning
+        let server = ProxyServer(group: Self.group, logger: logger)
+        try await server.start(snapshot)
+        return ProxyHarness(server: server, set: set)
+    }
+
+    func port(_ listener: String = "l0") -> Int { self.server.address(of: listener)?.port ?? 0 }
+
+    func stat(_ name: String) -> Int { self.server.stats.value(name) ?? 0 }
+
+    func stop(drainTime: Duration = .milliseconds(200)) async { await self.server.shutdown(drainTime: drainTime) }
+}
+
+enum HarnessError: Error { case invalid([String]) }
+
+/// An LDS file with one listener on 127.0.0.1:0 whose route configuration has `hosts` (YAML at any indentation).
+func listenerYAML(_ hosts: String, extra: String = "") -> String {
+    """
+    resources:
+    - "@type": type.googleapis.com/envoy.config.listener.v3.Listener
+      name: l0
+      address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+      filter_chains:
+      - filters:
+        - name: envoy.filters.network.http_connection_manager
+          typed_config:
+            "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+            stat_prefix: ingress
+    \(reindent(extra, 8))
+            route_config:
+              name: r
+              virtual_hosts:
+    \(reindent(hosts, 10))
+            http_filters:
+            - name: envoy.filters.http.router
+              typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+    """
+}
+
+/// A CDS file with one STATIC cluster per (name, port) on 127.0.0.1.
+func clustersYAML(_ clusters: [(String, Int)], extra: String = "") -> String {
+    "resources:\n" + clusters.map { name, port in
+        """
+        - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
+          name: \(name)
+          connect_timeout: 1s
+        \(reindent(extra, 2))
+          load_assignment:
+            endpoints:
+            - lb_endpoints:
+              - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: \(port)}}}
+        """
+    }.joined(separator: "\n")
+}
+
+func reindent(_ text: String, _ column: Int) -> String {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let margin = lines.filter { !$0.allSatisfy(\.isWhitespace) }.map { $0.prefix { $0 == " " }.count }.min() ?? 0
+    return lines.map { String(repeating: " ", count: column) + $0.dropFirst(margin) }.joined(separator: "\n")
+}
+
+/// A port nothing listens on: bound, then closed.
+func closedPort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: ProxyHarness.group).bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress?.port ?? 1
+    try await channel.close()
+    return port
+}
