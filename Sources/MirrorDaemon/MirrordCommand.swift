@@ -1,9 +1,13 @@
 import ArgumentParser
 import Foundation
+import Logging
+import NIOPosix
 import ProxyConfig
 import ProxyCore
+import ServiceLifecycle
+import UnixSignals
 
-/// `mirrord`: loads and validates its configuration (the embedded quickstart without `-c`) and reports it.
+/// `mirrord`: loads and validates its configuration (the embedded quickstart without `-c`) and serves it.
 ///
 /// Flags follow Envoy's (`-c`, `--mode validate`, `--drain-time-s`) so existing unit files keep working.
 public struct MirrordCommand: AsyncParsableCommand {
@@ -63,10 +67,33 @@ public struct MirrordCommand: AsyncParsableCommand {
         } catch {
             throw ExitCode(1)
         }
-        Self.log("info", "mirrord \(Self.version) loaded configuration '\(label)'")
-        for line in snapshot.summary { Self.log("info", line) }
-        if let admin = set.bootstrap?.admin?.address { Self.log("info", "admin endpoint configured on \(admin)") }
-        Self.log("warning", "the data plane is not built yet: configuration validated, nothing is listening")
+        var logger = Logger(label: "mirrord")
+        logger.logLevel = Self.level(self.logLevel)
+        logger.info("mirrord \(Self.version) loaded configuration '\(label)'")
+        let server = ProxyServer(group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let service = ProxyService(server: server, snapshot: snapshot, drainTime: .seconds(self.drainTimeSeconds),
+                                   logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: service)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    static func level(_ name: String) -> Logger.Level {
+        switch name.lowercased() {
+        case "trace": return .trace
+        case "debug": return .debug
+        case "warning", "warn": return .warning
+        case "error": return .error
+        case "critical", "off": return .critical
+        default: return .info
+        }
     }
 
     func load() -> (ConfigSet, String) {
@@ -78,6 +105,7 @@ public struct MirrordCommand: AsyncParsableCommand {
         return (set, EmbeddedConfiguration.bootstrapPath)
     }
 
+    /// Start-up messages before the logger exists (configuration problems), in swift-log's shape.
     static func log(_ level: String, _ message: String) {
         let line = "[\(Date().formatted(.iso8601))][\(level)] \(message)\n"
         FileHandle.standardError.write(Data(line.utf8))

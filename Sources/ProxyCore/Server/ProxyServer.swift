@@ -39,7 +39,7 @@ public final class ProxyServer: Sendable {
             let result = try await self.bind(listener, clusters: clusters)
             self.listeners.withLock { $0[listener.name] = result }
             bound[listener.name] = result.channel.localAddress
-            self.logger.info("listener \(listener.name) listening on \(result.channel.localAddress.map { "\($0)" } ?? "?")")
+            self.logger.info("listener \(listener.name) listening on \(result.channel.localAddress.map(\.hostPort) ?? "?")")
         }
         return bound
     }
@@ -130,6 +130,14 @@ final class ConnectionTracker: Sendable {
 
     func closeAll() {
         for channel in self.channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }
+    }
+}
+
+extension NIOCore.SocketAddress {
+    /// `127.0.0.1:5000` or `[::1]:5000`, as people write addresses.
+    public var hostPort: String {
+        guard let ip = self.ipAddress, let port = self.port else { return "\(self)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }
 

@@ -1,0 +1,121 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `mirrord` executable as users run it: flags, start-up log, serving, and SIGTERM with an in-flight request.
+@Suite(.serialized) struct MirrordProcessTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func binary() throws -> URL {
+        for configuration in ["debug", "release"] {
+            let url = root.appendingPathComponent(".build/\(configuration)/mirrord")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw ProcessError.notBuilt
+    }
+
+    enum ProcessError: Error { case notBuilt, noListenLine(String) }
+
+    /// Starts mirrord on a bootstrap in a temporary directory; returns the process, its listener port and its log.
+    static func launch(lds: String, cds: String) throws -> (Process, Int, LogPipe) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mirrord-process-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try """
+            admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
+            dynamic_resources:
+              lds_config: {path_config_source: {path: lds.yaml}}
+              cds_config: {path_config_source: {path: cds.yaml}}
+            """.write(to: directory.appendingPathComponent("envoy.yaml"), atomically: true, encoding: .utf8)
+        try lds.write(to: directory.appendingPathComponent("lds.yaml"), atomically: true, encoding: .utf8)
+        try cds.write(to: directory.appendingPathComponent("cds.yaml"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = ["-c", directory.appendingPathComponent("envoy.yaml").path, "--drain-time-s", "5"]
+        let log = LogPipe()
+        process.standardError = log.pipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<500 {
+            if let line = log.lines().first(where: { $0.contains("mirrord listening: listener l0 on ") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
+                return (process, port, log)
+            }
+            usleep(10_000)
+        }
+        process.terminate()
+        throw ProcessError.noListenLine(log.lines().joined(separator: "\n"))
+    }
+
+    @Test func sigtermLetsTheInFlightRequestFinishThenExitsZero() async throws {
+        let origin = TestOrigin(group: ProxyHarness.group) { head in
+            head.uri == "/slow" ? .delay(.milliseconds(800), "finished") : .respond(.ok, [], "quick")
+        }
+        try await origin.start()
+        let lds = listenerYAML("""
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/"}
+                route: {cluster: origin}
+            """)
+        let (process, port, log) = try Self.launch(lds: lds, cds: clustersYAML([("origin", origin.port)]))
+        let quick = try await blocking { try RawHTTPClient(port: port).request("/quick", host: "m") }
+        #expect(quick.text == "quick")
+        let pid = process.processIdentifier
+        let slow = try await blocking {
+            let client = try RawHTTPClient(port: port)
+            try client.send("GET /slow HTTP/1.1\r\nhost: m\r\n\r\n")
+            usleep(200_000)
+            kill(pid, SIGTERM)
+            return try client.readResponse()
+        }
+        #expect(slow.status == 200)
+        #expect(slow.text == "finished")
+        #expect(slow.header("connection") == "close")
+        let exited = try await blocking {
+            for _ in 0..<500 where process.isRunning { usleep(10_000) }
+            return !process.isRunning
+        }
+        #expect(exited)
+        #expect(process.terminationStatus == 0)
+        #expect(log.lines().contains { $0.contains("mirrord stopped") })
+        #expect(throws: (any Error).self) { _ = try RawHTTPClient(port: port).request("/quick", host: "m") }
+        await origin.stop()
+    }
+
+    @Test func validateModePrintsEnvoysLine() throws {
+        let process = Process()
+        process.executableURL = try Self.binary()
+        let bootstrap = Self.root.appendingPathComponent("examples/quickstart/envoy.yaml").path
+        process.arguments = ["-c", bootstrap, "--mode", "validate"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0)
+        #expect(text == "configuration '\(bootstrap)' OK\n")
+    }
+}
+
+/// Collects a child process's log lines as they are written.
+final class LogPipe: @unchecked Sendable {
+    let pipe = Pipe()
+    private let buffer = Mutex<String>("")
+
+    init() {
+        self.pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.buffer.withLock { $0 += String(decoding: data, as: UTF8.self) }
+        }
+    }
+
+    func lines() -> [String] { self.buffer.withLock { $0.split(separator: "\n").map(String.init) } }
+}
