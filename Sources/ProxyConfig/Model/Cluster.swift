@@ -21,6 +21,8 @@ public struct Cluster: Sendable, Hashable, Encodable {
     public var healthChecks: [HealthCheck]
     public var outlierDetection: OutlierDetection?
     public var protocolOptions: HTTPProtocolOptions?
+    /// mirrord's own per-upstream options (`typed_extension_protocol_options` key `mirrord.upstream`).
+    public var mirrordOptions: UpstreamOptions?
     /// Extensions by name other than Envoy's HTTP protocol options, kept for mirrord's own filters.
     public var extensionOptions: [String: OpaqueValue]
     public var perConnectionBufferLimitBytes: Int
@@ -82,13 +84,17 @@ public struct Cluster: Sendable, Hashable, Encodable {
             return assignment.list("endpoints") { LocalityEndpoints.decode($0, discovery: discovery) }
         } ?? []
         var protocolOptions: HTTPProtocolOptions?
+        var mirrordOptions: UpstreamOptions?
         var extensionOptions: [String: OpaqueValue] = [:]
         for (key, value) in object.field("typed_extension_protocol_options")?.entries() ?? [] {
             if key == "envoy.extensions.upstreams.http.v3.HttpProtocolOptions" {
                 protocolOptions = value.typedConfig([TypeURL.httpProtocolOptions], fields: HTTPProtocolOptions.fields)
                     .map { HTTPProtocolOptions.decode($0.object) }
+            } else if key == UpstreamOptions.extensionName {
+                mirrordOptions = value.typedConfig([TypeURL.mirrordUpstreamOptions], fields: UpstreamOptions.fields)
+                    .map { UpstreamOptions.decode($0.object) }
             } else {
-                value.error("unknown protocol options extension '\(key)'; mirrord knows envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+                value.error("unknown protocol options extension '\(key)'; mirrord knows envoy.extensions.upstreams.http.v3.HttpProtocolOptions and \(UpstreamOptions.extensionName)")
                 extensionOptions[key] = value.opaque()
             }
         }
@@ -120,7 +126,7 @@ public struct Cluster: Sendable, Hashable, Encodable {
             endpoints: endpoints, tls: tls, circuitBreakers: breakers,
             healthChecks: object.list("health_checks", HealthCheck.decode),
             outlierDetection: object.object("outlier_detection", fields: OutlierDetection.fields, OutlierDetection.decode),
-            protocolOptions: protocolOptions, extensionOptions: extensionOptions,
+            protocolOptions: protocolOptions, mirrordOptions: mirrordOptions, extensionOptions: extensionOptions,
             perConnectionBufferLimitBytes: Int(object.integer("per_connection_buffer_limit_bytes",
                                                               in: 1...Int64(UInt32.max), default: 1 << 20)),
             source: object.source)

@@ -14,6 +14,8 @@ public enum TypeURL {
     public static let downstreamTLS = prefix + "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
     public static let httpProtocolOptions = prefix + "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
     public static let tlsInspector = prefix + "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+    /// mirrord's own extensions live in their own namespace, so a file stays Envoy-shaped.
+    public static let mirrordUpstreamOptions = prefix + "mirrord.config.v1.UpstreamOptions"
 
     /// Envoy accepts any host before the last `/`; only the message name selects the type.
     static func messageName(_ url: String) -> String {

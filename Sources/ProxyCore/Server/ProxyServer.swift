@@ -34,6 +34,10 @@ public final class ProxyServer: Sendable {
     public func start(_ snapshot: ConfigSnapshot) async throws -> [String: NIOCore.SocketAddress] {
         let clusters = try ClusterManager(Array(snapshot.clusters.values), stats: self.stats)
         self.clusterManager.withLock { $0 = clusters }
+        for cluster in snapshot.clusters.values.sorted(by: { $0.name < $1.name })
+        where cluster.tls != nil && cluster.mirrordOptions?.insecureSkipTLSVerify == true {
+            self.logger.critical("cluster \(cluster.name): upstream TLS certificates are NOT verified (insecure_skip_tls_verify)")
+        }
         var bound: [String: NIOCore.SocketAddress] = [:]
         for listener in snapshot.listeners {
             let result = try await self.bind(listener, clusters: clusters)

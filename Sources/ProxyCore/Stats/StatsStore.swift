@@ -112,6 +112,8 @@ public struct ClusterStats: Sendable {
     public let retries: Counter
     public let responseClasses: [Counter]
     public let resetsBeforeResponse: Counter
+    public let tlsConnectionErrors: Counter
+    public let tlsVerifySANFailures: Counter
     private let store: StatsStore
     private let base: String
 
@@ -132,6 +134,8 @@ public struct ClusterStats: Sendable {
         self.retries = store.counter(base + "upstream_rq_retry")
         self.responseClasses = (1...5).map { store.counter(base + "upstream_rq_\($0)xx") }
         self.resetsBeforeResponse = store.counter(base + "upstream_rq_rx_reset")
+        self.tlsConnectionErrors = store.counter(base + "ssl.connection_error")
+        self.tlsVerifySANFailures = store.counter(base + "ssl.fail_verify_san")
     }
 
     public func recordResponse(status: Int) {

@@ -63,6 +63,9 @@ final class ConnectionPool: @unchecked Sendable {
                     if let tls {
                         let ssl = try NIOSSLClientHandler(context: tls, serverHostname: serverHostname)
                         try channel.pipeline.syncOperations.addHandler(ssl)
+                        let verify = cluster.config.mirrordOptions?.insecureSkipTLSVerify != true
+                        try channel.pipeline.syncOperations.addHandler(
+                            UpstreamIdentityVerifier(expectedHostname: verify ? serverHostname : nil, cluster: cluster))
                     }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())

@@ -35,7 +35,8 @@ public final class UpstreamCluster: Sendable {
         self.connectTimeout = .nanoseconds(config.connectTimeout.nanoseconds)
         self.idleTimeout = .nanoseconds((config.protocolOptions?.idleTimeout ?? .seconds(3600)).nanoseconds)
         self.limits = config.circuitBreakers.first { $0.priority == .DEFAULT } ?? .defaults
-        self.tlsContext = try config.tls.map(UpstreamTLSContextFactory.makeContext)
+        let insecure = config.mirrordOptions?.insecureSkipTLSVerify ?? false
+        self.tlsContext = try config.tls.map { try UpstreamTLSContextFactory.makeContext($0, verify: !insecure) }
     }
 
     /// The next endpoint by the cluster's policy, or nil when it has none (503, flag UH).
@@ -79,9 +80,9 @@ public final class UpstreamCluster: Sendable {
 
 /// Builds the TLS client context of a cluster: verification on by default, against the configured CA or the system store.
 enum UpstreamTLSContextFactory {
-    static func makeContext(_ tls: UpstreamTLS) throws -> NIOSSLContext {
+    static func makeContext(_ tls: UpstreamTLS, verify: Bool) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = .fullVerification
+        configuration.certificateVerification = verify ? .fullVerification : .none
         configuration.applicationProtocols = tls.common.alpnProtocols.isEmpty ? ["http/1.1"]
             : tls.common.alpnProtocols.filter { $0 == "http/1.1" }
         if let ca = tls.common.validation?.trustedCA {

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// An in-process HTTP/1.1 origin on 127.0.0.1 with an ephemeral port; tests script its answers.
@@ -32,8 +33,11 @@ final class TestOrigin: Sendable {
     let requests = Mutex<[Request]>([])
     let connections = Atomic<Int>(0)
 
-    init(group: any EventLoopGroup, _ behaviour: @escaping @Sendable (HTTPRequestHead) -> Behaviour) {
+    let tls: NIOSSLContext?
+
+    init(group: any EventLoopGroup, tls: NIOSSLContext? = nil, _ behaviour: @escaping @Sendable (HTTPRequestHead) -> Behaviour) {
         self.group = group
+        self.tls = tls
         self.behaviour = behaviour
     }
 
@@ -45,6 +49,7 @@ final class TestOrigin: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     self.connections.add(1, ordering: .relaxed)
+                    if let tls = self.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(OriginHandler(origin: self))
                 }
