@@ -60,7 +60,8 @@ final class Exchange {
             headers.add(name: "x-request-id", value: HeaderRules.requestID())
         }
         for (name, value) in self.decision.addedHeaders { headers.replaceOrAdd(name: name, value: value) }
-        let host = self.decision.upstreamHost ?? (IPAddress.isLiteral(endpoint.host) ? self.requestHead.host : endpoint.host)
+        // auto_host_rewrite: the endpoint's DNS name, else (an IP endpoint) the request's own host.
+        let host = self.decision.upstreamHost ?? endpoint.hostname ?? self.requestHead.host
         headers.replaceOrAdd(name: "host", value: host ?? endpoint.description)
         if !self.action.timeout.isZero {
             headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(self.action.timeout.milliseconds))

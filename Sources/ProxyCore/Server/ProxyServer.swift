@@ -13,6 +13,9 @@ public final class ProxyServer: Sendable {
     private let logger: Logger
     private let listeners = Mutex<[String: BoundListener]>([:])
     private let clusterManager = Mutex<ClusterManager?>(nil)
+    private let dnsTasks = Mutex<[Task<Void, Never>]>([])
+    /// Longest wait at start for a DNS cluster's first answer; after it the cluster has no hosts (503 UH) until one comes.
+    public static let initialResolutionTimeout: Duration = .seconds(5)
 
     /// A listening socket, the filter-chain runtimes behind it, and its open connections.
     struct BoundListener: Sendable {
@@ -38,6 +41,7 @@ public final class ProxyServer: Sendable {
         where cluster.tls != nil && cluster.mirrordOptions?.insecureSkipTLSVerify == true {
             self.logger.critical("cluster \(cluster.name): upstream TLS certificates are NOT verified (insecure_skip_tls_verify)")
         }
+        await self.startDNS(for: clusters)
         var bound: [String: NIOCore.SocketAddress] = [:]
         for listener in snapshot.listeners {
             let result = try await self.bind(listener, clusters: clusters)
@@ -46,6 +50,47 @@ public final class ProxyServer: Sendable {
             self.logger.info("listener \(listener.name) listening on \(result.channel.localAddress.map(\.hostPort) ?? "?")")
         }
         return bound
+    }
+
+    /// Resolves every DNS cluster once (concurrently, bounded), then keeps refreshing each at its `dns_refresh_rate`.
+    func startDNS(for clusters: ClusterManager) async {
+        let dnsClusters = clusters.clusters.values.filter(\.usesDNS)
+        let group = self.group
+        let logger = self.logger
+        func resolver(for cluster: UpstreamCluster) -> any DNSResolver {
+            guard !cluster.config.dnsResolvers.isEmpty,
+                  let custom = try? NameserverDNSResolver(servers: cluster.config.dnsResolvers, group: group) else {
+                return SystemDNSResolver()
+            }
+            return custom
+        }
+        await withTaskGroup(of: Void.self) { tasks in
+            for cluster in dnsClusters {
+                tasks.addTask {
+                    await withTaskGroup(of: Void.self) { race in
+                        race.addTask { await cluster.refreshDNS(using: resolver(for: cluster)) }
+                        race.addTask { try? await Task.sleep(for: Self.initialResolutionTimeout) }
+                        await race.next()
+                        race.cancelAll()
+                    }
+                    if cluster.endpoints.isEmpty {
+                        logger.warning("cluster \(cluster.config.name): no address resolved yet for \(cluster.configuredEndpoints.map(\.description).joined(separator: ", "))")
+                    }
+                }
+            }
+        }
+        let refreshers = dnsClusters.map { cluster in
+            Task {
+                let interval = cluster.config.dnsRefreshRate.swiftDuration
+                let resolver = resolver(for: cluster)
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    if Task.isCancelled { break }
+                    await cluster.refreshDNS(using: resolver)
+                }
+            }
+        }
+        self.dnsTasks.withLock { $0 += refreshers }
     }
 
     func bind(_ listener: Listener, clusters: ClusterManager) async throws -> BoundListener {
@@ -97,6 +142,7 @@ public final class ProxyServer: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         for listener in listeners { listener.connections.closeAll() }
+        for task in self.dnsTasks.withLock({ tasks in defer { tasks = [] }; return tasks }) { task.cancel() }
         self.clusterManager.withLock { $0 }?.closeIdleConnections()
         self.accessLogs.flushAll()
     }

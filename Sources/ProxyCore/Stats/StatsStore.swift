@@ -112,6 +112,10 @@ public struct ClusterStats: Sendable {
     public let retries: Counter
     public let responseClasses: [Counter]
     public let resetsBeforeResponse: Counter
+    public let dnsAttempts: Counter
+    public let dnsSuccesses: Counter
+    public let dnsFailures: Counter
+    public let membership: Gauge
     public let tlsConnectionErrors: Counter
     public let tlsVerifySANFailures: Counter
     private let store: StatsStore
@@ -134,6 +138,10 @@ public struct ClusterStats: Sendable {
         self.retries = store.counter(base + "upstream_rq_retry")
         self.responseClasses = (1...5).map { store.counter(base + "upstream_rq_\($0)xx") }
         self.resetsBeforeResponse = store.counter(base + "upstream_rq_rx_reset")
+        self.dnsAttempts = store.counter(base + "update_attempt")
+        self.dnsSuccesses = store.counter(base + "update_success")
+        self.dnsFailures = store.counter(base + "update_failure")
+        self.membership = store.gauge(base + "membership_total")
         self.tlsConnectionErrors = store.counter(base + "ssl.connection_error")
         self.tlsVerifySANFailures = store.counter(base + "ssl.fail_verify_san")
     }

@@ -9,8 +9,11 @@ import Glibc
 
 /// One upstream host of a cluster, as the data plane dials it.
 public struct UpstreamEndpoint: Sendable, Hashable, CustomStringConvertible {
+    /// What to dial: an IP address once DNS has answered.
     public var host: String
     public var port: Int
+    /// The configured DNS name this address came from: SNI, certificate name and `auto_host_rewrite` use it.
+    public var hostname: String? = nil
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
@@ -18,7 +21,11 @@ public struct UpstreamEndpoint: Sendable, Hashable, CustomStringConvertible {
 public final class UpstreamCluster: Sendable {
     public let config: Cluster
     public let stats: ClusterStats
-    public let endpoints: [UpstreamEndpoint]
+    /// The configured endpoints; for DNS clusters, names to resolve.
+    public let configuredEndpoints: [UpstreamEndpoint]
+    /// The hosts traffic goes to now: the configured ones, or for DNS clusters the latest resolution.
+    private let hosts: Mutex<[UpstreamEndpoint]>
+    public var endpoints: [UpstreamEndpoint] { self.hosts.withLock { $0 } }
     let tlsContext: NIOSSLContext?
     let connectTimeout: TimeAmount
     let idleTimeout: TimeAmount
@@ -31,7 +38,12 @@ public final class UpstreamCluster: Sendable {
     public init(_ config: Cluster, stats: StatsStore) throws {
         self.config = config
         self.stats = ClusterStats(cluster: config.name, store: stats)
-        self.endpoints = config.allEndpoints.map { UpstreamEndpoint(host: $0.address.address, port: $0.address.portValue) }
+        let configured = config.allEndpoints.map {
+            UpstreamEndpoint(host: $0.address.address, port: $0.address.portValue,
+                             hostname: $0.hostname ?? ($0.address.isIPLiteral ? nil : $0.address.address))
+        }
+        self.configuredEndpoints = configured
+        self.hosts = Mutex(config.discovery == .STATIC ? configured : [])
         self.connectTimeout = .nanoseconds(config.connectTimeout.nanoseconds)
         self.idleTimeout = .nanoseconds((config.protocolOptions?.idleTimeout ?? .seconds(3600)).nanoseconds)
         self.limits = config.circuitBreakers.first { $0.priority == .DEFAULT } ?? .defaults
@@ -41,15 +53,42 @@ public final class UpstreamCluster: Sendable {
 
     /// The next endpoint by the cluster's policy, or nil when it has none (503, flag UH).
     func pickEndpoint() -> UpstreamEndpoint? {
-        guard !self.endpoints.isEmpty else { return nil }
+        let endpoints = self.endpoints
+        guard !endpoints.isEmpty else { return nil }
         switch self.config.lbPolicy {
         case .RANDOM:
-            return self.endpoints.randomElement()
+            return endpoints.randomElement()
         default:
             // LEAST_REQUEST with equal weights degenerates to round robin until per-host counts exist.
             let index = self.roundRobin.add(1, ordering: .relaxed).oldValue
-            return self.endpoints[index % self.endpoints.count]
+            return endpoints[index % endpoints.count]
         }
+    }
+
+    public var usesDNS: Bool { self.config.discovery == .STRICT_DNS || self.config.discovery == .LOGICAL_DNS }
+
+    /// One DNS refresh: STRICT_DNS takes every address of every name, LOGICAL_DNS the first address of its one name.
+    /// A failed lookup keeps the previous hosts; a successful empty answer leaves the cluster without hosts.
+    public func refreshDNS(using resolver: any DNSResolver) async {
+        var resolved: [UpstreamEndpoint] = []
+        var failed = false
+        for endpoint in self.configuredEndpoints {
+            do {
+                let addresses = try await resolver.resolve(endpoint.host, family: self.config.dnsLookupFamily)
+                let chosen = self.config.discovery == .LOGICAL_DNS ? Array(addresses.prefix(1)) : addresses
+                resolved += chosen.map { UpstreamEndpoint(host: $0, port: endpoint.port, hostname: endpoint.hostname) }
+            } catch {
+                failed = true
+                self.stats.dnsFailures.increment()
+            }
+        }
+        self.stats.dnsAttempts.increment()
+        if failed && resolved.isEmpty { return }
+        if !failed { self.stats.dnsSuccesses.increment() }
+        var seen = Set<UpstreamEndpoint>()
+        let unique = resolved.filter { seen.insert($0).inserted }
+        self.hosts.withLock { $0 = unique }
+        self.stats.membership.set(unique.count)
     }
 
     /// The name TLS is verified against and sent as SNI: `sni`, else the endpoint's host name for DNS clusters.
@@ -57,8 +96,7 @@ public final class UpstreamCluster: Sendable {
         guard let tls = self.config.tls else { return nil }
         if let sni = tls.sni, !sni.isEmpty { return sni }
         if self.config.protocolOptions?.autoSNI == true, let authority { return RouteTable.stripPort(authority) }
-        if !IPAddress.isLiteral(endpoint.host) { return endpoint.host }
-        return nil
+        return endpoint.hostname ?? (IPAddress.isLiteral(endpoint.host) ? nil : endpoint.host)
     }
 
     /// Circuit breaker on requests: false means overflow (503, flag UO).

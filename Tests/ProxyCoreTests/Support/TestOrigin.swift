@@ -43,7 +43,7 @@ final class TestOrigin: Sendable {
 
     var port: Int { self.channel.withLock { $0?.localAddress?.port ?? 0 } }
 
-    func start() async throws {
+    func start(host: String = "127.0.0.1", port: Int = 0) async throws {
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -54,7 +54,7 @@ final class TestOrigin: Sendable {
                     try channel.pipeline.syncOperations.addHandler(OriginHandler(origin: self))
                 }
             }
-        let channel = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        let channel = try await bootstrap.bind(host: host, port: port).get()
         self.channel.withLock { $0 = channel }
     }
 
