@@ -115,7 +115,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             }
             log.upstreamCluster = clusterName
             guard cluster.admitRequest() else {
-                cluster.stats.pendingOverflow.increment()
+                cluster.stats.pendingOverflow.increment()   // Envoy counts request overflow here too
                 self.localReply(.overflow, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
                 return
             }
@@ -134,6 +134,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         guard case .proxying(let exchange) = self.state else { return }
         exchange.log.bytesReceived += buffer.readableBytes
         if let context = self.context { self.armIdleTimer(exchange, context: context) }
+        exchange.sent(.body(.byteBuffer(buffer)))
         if let connection = exchange.connection {
             connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
         } else {
@@ -151,6 +152,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             if !keepAlive { context.close(promise: nil) }
         case .proxying(let exchange):
             exchange.requestEnded = true
+            exchange.sent(.end(trailers))
             if let connection = exchange.connection {
                 connection.channel.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
             } else {
@@ -164,15 +166,25 @@ final class DownstreamHandler: ChannelDuplexHandler {
     // MARK: Upstream connection
 
     private func connect(_ exchange: Exchange, context: ChannelHandlerContext) {
+        if let previous = exchange.endpoint {
+            exchange.cluster.hostFinished(previous)
+            exchange.endpoint = nil
+        }
         guard let endpoint = exchange.cluster.pickEndpoint() else {
             exchange.cluster.stats.noHealthyUpstream.increment()
             self.failBeforeResponse(exchange, reply: .noHealthyUpstream, context: context)
             return
         }
         exchange.endpoint = endpoint
+        exchange.cluster.hostStarted(endpoint)
         exchange.log.upstreamHost = endpoint.description
         let hostname = exchange.cluster.serverHostname(for: endpoint, authority: exchange.decision.upstreamHost)
+        guard exchange.cluster.beginPending() else {
+            self.failBeforeResponse(exchange, reply: .overflow, context: context)
+            return
+        }
         exchange.pool.acquire(endpoint, serverHostname: hostname).assumeIsolated().whenComplete { result in
+            exchange.cluster.endPending()
             guard case .proxying(let current) = self.state, current === exchange, let context = self.context else {
                 if case .success(let connection) = result { exchange.pool.release(connection) }
                 return
@@ -181,7 +193,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             case .success(let connection):
                 self.attach(connection, to: exchange, context: context)
             case .failure(let error):
-                if exchange.retriesLeft > 0 {
+                if exchange.retryOnConnectFailure, exchange.retriesLeft > 0 {
                     exchange.retriesLeft -= 1
                     exchange.cluster.stats.retries.increment()
                     self.connect(exchange, context: context)
@@ -215,8 +227,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             exchange.pool.release(connection)
             exchange.connection = nil
         }
-        exchange.cluster.requestFinished()
-        exchange.state.stats.requestsActive.decrement()
+        exchange.complete()
         self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
         if exchange.requestEnded {
             self.state = .idle
@@ -234,8 +245,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             exchange.pool.release(connection)
             exchange.connection = nil
         }
-        exchange.cluster.requestFinished()
-        exchange.state.stats.requestsActive.decrement()
+        exchange.complete()
         if reply.flag == "UT" { exchange.cluster.stats.requestTimeouts.increment() }
         if reply.flag == "UC" { exchange.cluster.stats.resetsBeforeResponse.increment() }
         self.state = .idle
@@ -253,8 +263,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             exchange.connection = nil
         }
         exchange.log.responseFlags = flag
-        exchange.cluster.requestFinished()
-        exchange.state.stats.requestsActive.decrement()
+        exchange.complete()
         self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
         self.state = .idle
         context.close(promise: nil)
@@ -368,8 +377,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
                 exchange.connection = nil
             }
             exchange.log.responseFlags = "DC"
-            exchange.cluster.requestFinished()
-            exchange.state.stats.requestsActive.decrement()
+            exchange.complete()
             self.writeLog(exchange.log, status: exchange.responseStatus == 0 ? 0 : exchange.responseStatus,
                           started: exchange.started, state: exchange.state)
             self.state = .idle
@@ -396,6 +404,25 @@ extension DownstreamHandler: UpstreamResponseReceiver {
 
     func upstreamResponseHead(_ head: HTTPResponseHead) {
         guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        let status = Int(head.status.code)
+        if exchange.retriesLeft > 0, exchange.retriableStatuses(status), exchange.requestEnded,
+           let replay = exchange.replayParts, let connection = exchange.connection {
+            // Nothing reached the client yet: drop this answer and its connection, and try again after a backoff.
+            exchange.retriesLeft -= 1
+            exchange.cluster.stats.retries.increment()
+            exchange.cluster.stats.recordResponse(status: status)
+            connection.handler.receiver = nil
+            connection.handler.invalidate()
+            connection.channel.close(promise: nil)
+            exchange.connection = nil
+            exchange.pendingParts = replay
+            let backoff = TimeAmount.milliseconds(Int64.random(in: 0...25))
+            context.eventLoop.assumeIsolated().scheduleTask(in: backoff) {
+                guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
+                self.connect(exchange, context: context)
+            }
+            return
+        }
         self.armIdleTimer(exchange, context: context)
         exchange.responseStatus = Int(head.status.code)
         exchange.cluster.stats.recordResponse(status: exchange.responseStatus)

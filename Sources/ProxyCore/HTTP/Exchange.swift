@@ -26,8 +26,16 @@ final class Exchange {
     var responseStatus = 0
     var upstreamStarted: NIODeadline?
     var retriesLeft: Int
+    /// What the retry policy retries on: connection failures, and which upstream statuses.
+    let retryOnConnectFailure: Bool
+    let retriableStatuses: (Int) -> Bool
+    /// The request as sent, kept while it is small so a retry can send it again; nil once too large.
+    var replayParts: [HTTPClientRequestPart]? = []
+    var replayBytes = 0
+    static let replayLimit = 64 * 1024
     var timeout: Scheduled<Void>?
     var idleTimer: Scheduled<Void>?
+    private var completed = false
 
     init(state: RoutingState, head: HTTPRequestHead, decision: RouteDecision, action: RouteAction,
          cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry) {
@@ -39,9 +47,38 @@ final class Exchange {
         self.pool = pool
         self.keepAlive = head.isKeepAlive
         self.log = log
+        // A route's policy replaces the virtual host's (Envoy does not merge them).
         let policy = action.retryPolicy ?? decision.virtualHost.retryPolicy
-        let retriesConnectFailures = policy?.retryOn.contains { ["connect-failure", "reset", "5xx", "gateway-error"].contains($0) } ?? false
-        self.retriesLeft = retriesConnectFailures ? min(policy?.numRetries ?? 0, cluster.limits.maxRetries) : 0
+        let conditions = Set(policy?.retryOn ?? [])
+        self.retryOnConnectFailure = !conditions.isDisjoint(with: ["connect-failure", "reset", "5xx", "gateway-error"])
+        let codes = Set(policy?.retriableStatusCodes ?? [])
+        self.retriableStatuses = { status in
+            (conditions.contains("5xx") && status >= 500 && status < 600)
+                || (conditions.contains("gateway-error") && [502, 503, 504].contains(status))
+                || (conditions.contains("retriable-status-codes") && codes.contains(status))
+        }
+        self.retriesLeft = policy.map { min($0.numRetries, cluster.limits.maxRetries) } ?? 0
+    }
+
+    /// Records a request part as sent upstream, keeping it for a retry while the request stays small.
+    func sent(_ part: HTTPClientRequestPart) {
+        guard self.replayParts != nil else { return }
+        if case .body(.byteBuffer(let buffer)) = part { self.replayBytes += buffer.readableBytes }
+        if self.replayBytes > Self.replayLimit {
+            self.replayParts = nil
+        } else {
+            self.replayParts?.append(part)
+        }
+    }
+
+    /// The one place an exchange gives back what it held: cluster and host request counts, timers, gauges.
+    func complete() {
+        guard !self.completed else { return }
+        self.completed = true
+        self.cancelTimers()
+        self.cluster.requestFinished()
+        if let endpoint = self.endpoint { self.cluster.hostFinished(endpoint) }
+        self.state.stats.requestsActive.decrement()
     }
 
     /// The request head sent upstream: rewritten path and host, proxy headers, the configured mutations.

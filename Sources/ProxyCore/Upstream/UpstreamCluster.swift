@@ -31,6 +31,8 @@ public final class UpstreamCluster: Sendable {
     let idleTimeout: TimeAmount
     let limits: CircuitBreakerThresholds
     private let roundRobin = Atomic<Int>(0)
+    /// Requests in flight per host, for LEAST_REQUEST.
+    private let activePerHost = Mutex<[UpstreamEndpoint: Int]>([:])
     let activeRequests = Atomic<Int>(0)
     let openConnections = Atomic<Int>(0)
     let pendingRequests = Atomic<Int>(0)
@@ -58,12 +60,32 @@ public final class UpstreamCluster: Sendable {
         switch self.config.lbPolicy {
         case .RANDOM:
             return endpoints.randomElement()
+        case .LEAST_REQUEST where endpoints.count > 1:
+            // Envoy's default: the less loaded of two hosts picked at random ("power of two choices").
+            let first = endpoints.randomElement()!
+            var second = endpoints.randomElement()!
+            if second == first { second = endpoints[(endpoints.firstIndex(of: first)! + 1) % endpoints.count] }
+            let load = self.activePerHost.withLock { ($0[first] ?? 0, $0[second] ?? 0) }
+            return load.1 < load.0 ? second : first
         default:
-            // LEAST_REQUEST with equal weights degenerates to round robin until per-host counts exist.
             let index = self.roundRobin.add(1, ordering: .relaxed).oldValue
             return endpoints[index % endpoints.count]
         }
     }
+
+    func hostStarted(_ endpoint: UpstreamEndpoint) {
+        self.activePerHost.withLock { $0[endpoint, default: 0] += 1 }
+    }
+
+    func hostFinished(_ endpoint: UpstreamEndpoint) {
+        self.activePerHost.withLock { active in
+            let remaining = (active[endpoint] ?? 1) - 1
+            active[endpoint] = remaining > 0 ? remaining : nil
+        }
+    }
+
+    /// Requests in flight to one host (tests and `/clusters`).
+    public func activeRequests(on endpoint: UpstreamEndpoint) -> Int { self.activePerHost.withLock { $0[endpoint] ?? 0 } }
 
     public var usesDNS: Bool { self.config.discovery == .STRICT_DNS || self.config.discovery == .LOGICAL_DNS }
 
@@ -109,6 +131,18 @@ public final class UpstreamCluster: Sendable {
         self.stats.requestsActive.increment()
         return true
     }
+
+    /// Circuit breaker on requests waiting for a connection: false means overflow (503, flag UO).
+    func beginPending() -> Bool {
+        if self.pendingRequests.add(1, ordering: .relaxed).oldValue >= self.limits.maxPendingRequests {
+            self.pendingRequests.subtract(1, ordering: .relaxed)
+            self.stats.pendingOverflow.increment()
+            return false
+        }
+        return true
+    }
+
+    func endPending() { self.pendingRequests.subtract(1, ordering: .relaxed) }
 
     func requestFinished() {
         self.activeRequests.subtract(1, ordering: .relaxed)

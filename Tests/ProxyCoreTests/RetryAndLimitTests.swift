@@ -1,0 +1,84 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ProxyConfig
+import Synchronization
+import Testing
+@testable import ProxyCore
+
+/// Retries before any byte reached the client, circuit breakers, and load balancing.
+@Suite(.serialized) struct RetryAndLimitTests {
+    @Test func a5xxIsRetriedWhenThePolicySaysSo() async throws {
+        let calls = Atomic<Int>(0)
+        let origin = TestOrigin(group: ProxyHarness.group) { _ in
+            calls.add(1, ordering: .relaxed).oldValue == 0 ? .respond(.serviceUnavailable, [], "busy") : .respond(.ok, [], "fine")
+        }
+        try await origin.start()
+        let lds = listenerYAML("""
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/retry"}
+                route: {cluster: origin, retry_policy: {retry_on: "5xx", num_retries: 2}}
+              - match: {prefix: "/"}
+                route: {cluster: origin}
+            """)
+        let proxy = try await ProxyHarness.start(lds: lds, cds: clustersYAML([("origin", origin.port)]))
+        let port = proxy.port()
+        let retried = try await blocking { try RawHTTPClient(port: port).request("/retry", method: "POST", host: "m", body: "payload") }
+        #expect(retried.status == 200)
+        #expect(retried.text == "fine")
+        #expect(origin.requests.withLock { $0.map { String(decoding: $0.body, as: UTF8.self) } } == ["payload", "payload"])
+        #expect(proxy.stat("cluster.origin.upstream_rq_retry") == 1)
+        calls.store(0, ordering: .relaxed)
+        let plain = try await blocking { try RawHTTPClient(port: port).request("/plain", host: "m") }
+        #expect(plain.status == 503)   // no policy on this route: the upstream's answer goes through
+        #expect(plain.text == "busy")
+        await proxy.stop()
+        await origin.stop()
+    }
+
+    @Test func requestsOverTheCircuitBreakerGet503UO() async throws {
+        let origin = TestOrigin(group: ProxyHarness.group) { _ in .delay(.milliseconds(400), "slow") }
+        try await origin.start()
+        let cds = clustersYAML([("origin", origin.port)], extra: "circuit_breakers: {thresholds: [{max_requests: 1}]}")
+        let proxy = try await ProxyHarness.start(lds: listenerYAML("""
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/"}
+                route: {cluster: origin}
+            """), cds: cds)
+        let port = proxy.port()
+        async let first = blocking { try RawHTTPClient(port: port).request("/a", host: "m") }
+        try await Task.sleep(for: .milliseconds(100))
+        let second = try await blocking { try RawHTTPClient(port: port).request("/b", host: "m") }
+        #expect(try await first.status == 200)
+        #expect(second.status == 503)
+        #expect(second.text.hasSuffix("reset reason: overflow"))
+        #expect(proxy.stat("cluster.origin.upstream_rq_pending_overflow") == 1)
+        await proxy.stop()
+        await origin.stop()
+    }
+
+    @Test func leastRequestPrefersTheLessLoadedHost() throws {
+        let set = ConfigLoader.load(paths: ["cds.yaml"], from: InMemoryFileSource(["cds.yaml": """
+            resources:
+            - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
+              name: pair
+              lb_policy: LEAST_REQUEST
+              load_assignment:
+                endpoints:
+                - lb_endpoints:
+                  - endpoint: {address: {socket_address: {address: 10.0.0.1, port_value: 80}}}
+                  - endpoint: {address: {socket_address: {address: 10.0.0.2, port_value: 80}}}
+            """]))
+        let cluster = try UpstreamCluster(try #require(set.clusters.first), stats: StatsStore())
+        let busy = cluster.endpoints[0]
+        for _ in 0..<5 { cluster.hostStarted(busy) }
+        let picks = (0..<50).compactMap { _ in cluster.pickEndpoint() }
+        #expect(picks.allSatisfy { $0 == cluster.endpoints[1] })
+        for _ in 0..<5 { cluster.hostFinished(busy) }
+        #expect(cluster.activeRequests(on: busy) == 0)
+    }
+}
