@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import ProxyConfig
 import ProxyCore
@@ -70,7 +71,8 @@ public struct MirrordCommand: AsyncParsableCommand {
         var logger = Logger(label: "mirrord")
         logger.logLevel = Self.level(self.logLevel)
         logger.info("mirrord \(Self.version) loaded configuration '\(label)'")
-        let server = ProxyServer(group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let threads = Int(ProcessInfo.processInfo.environment["MIRRORD_THREADS"] ?? "") ?? System.coreCount
+        let server = ProxyServer(group: MultiThreadedEventLoopGroup(numberOfThreads: threads), logger: logger)
         let service = ProxyService(server: server, snapshot: snapshot, drainTime: .seconds(self.drainTimeSeconds),
                                    logger: logger)
         let group = ServiceGroup(configuration: .init(

@@ -5,7 +5,8 @@ public struct RouteRequest: Sendable {
     public var path: String
     public var method: String
     public var scheme: String
-    public var headers: [String: [String]]
+    /// Headers as received; looked up only when a route has header matchers, so most requests never pay for it.
+    public var headers: [(name: String, value: String)]
 
     public init(host: String, path: String, method: String = "GET", scheme: String = "http",
                 headers: [(String, String)] = []) {
@@ -13,9 +14,7 @@ public struct RouteRequest: Sendable {
         self.path = path
         self.method = method
         self.scheme = scheme
-        var grouped: [String: [String]] = [:]
-        for (name, value) in headers { grouped[name.lowercased(), default: []].append(value) }
-        self.headers = grouped
+        self.headers = headers.map { (name: $0.0, value: $0.1) }
     }
 
     /// Values of a header; pseudo-headers answer from the request line as Envoy's HTTP/1 codec does.
@@ -25,7 +24,10 @@ public struct RouteRequest: Sendable {
         case ":path": return [self.path]
         case ":method": return [self.method]
         case ":scheme": return [self.scheme]
-        default: return self.headers[name] ?? []
+        default:
+            return self.headers.compactMap { header in
+                header.name.utf8.count == name.utf8.count && header.name.lowercased() == name ? header.value : nil
+            }
         }
     }
 

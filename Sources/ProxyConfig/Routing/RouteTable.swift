@@ -11,6 +11,8 @@ public struct RouteTable: Sendable {
     /// `registry-*` stored as `registry-`, longest first.
     private let prefixes: [(prefix: String, host: Int)]
     private let wildcard: Int?
+    /// Whether any route looks at request headers; when none does, callers need not copy them into the request.
+    public let matchesHeaders: Bool
 
     public init(_ configuration: RouteConfiguration) {
         self.configuration = configuration
@@ -37,6 +39,7 @@ public struct RouteTable: Sendable {
         self.exact = exact
         self.wildcard = wildcard
         self.hosts = configuration.virtualHosts.enumerated().map { CompiledVirtualHost($0.element, index: $0.offset) }
+        self.matchesHeaders = configuration.virtualHosts.contains { host in host.routes.contains { !$0.match.headers.isEmpty } }
     }
 
     /// The virtual host for a Host/:authority value: exact, longest `*suffix`, longest `prefix*`, then `*`.

@@ -6,7 +6,9 @@ import ProxyConfig
 /// Serves one downstream HTTP/1.1 connection: routes each request, answers locally or forwards it to an
 /// upstream connection on the same event loop, and streams both bodies with backpressure.
 ///
-/// Requests arrive one at a time (NIO's pipelining handler queues the next until this response ends).
+/// HTTP/1.1 pipelining is handled here: a request that arrives while another is in flight waits in `queued`
+/// (bounded: reads pause when it is full) and starts when the previous response ends. NIO's pipelining
+/// helper would do the same by stopping reads after every request, which costs two epoll_ctl calls per request.
 final class DownstreamHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -24,6 +26,11 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var pendingRead = false
     private var remoteAddress: String?
+    private var random = FastRandom()
+    /// Parts of pipelined requests waiting for the current exchange to end.
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var queuedBytes = 0
+    private var drainingQueue = false
 
     init(chain: ChainRuntime) {
         self.chain = chain
@@ -45,11 +52,46 @@ final class DownstreamHandler: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch self.unwrapInboundIn(data) {
+        let part = self.unwrapInboundIn(data)
+        if !self.queued.isEmpty || self.isBusy(for: part) {
+            self.queued.append(part)
+            if case .body(let buffer) = part { self.queuedBytes += buffer.readableBytes }
+            return
+        }
+        self.handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head): self.requestHead(head, context: context)
         case .body(let buffer): self.requestBody(buffer)
         case .end(let trailers): self.requestEnd(trailers, context: context)
         }
+        self.drainQueue(context: context)
+    }
+
+    /// A new request cannot start while the previous one is still being answered.
+    private func isBusy(for part: HTTPServerRequestPart) -> Bool {
+        guard case .head = part else { return false }
+        if case .idle = self.state { return false }
+        return true
+    }
+
+    /// Starts queued pipelined requests once the connection is free again.
+    private func drainQueue(context: ChannelHandlerContext) {
+        guard !self.drainingQueue else { return }
+        self.drainingQueue = true
+        defer { self.drainingQueue = false }
+        while let next = self.queued.first, !self.isBusy(for: next), context.channel.isActive {
+            self.queued.removeFirst()
+            if case .body(let buffer) = next { self.queuedBytes -= buffer.readableBytes }
+            switch next {
+            case .head(let head): self.requestHead(head, context: context)
+            case .body(let buffer): self.requestBody(buffer)
+            case .end(let trailers): self.requestEnd(trailers, context: context)
+            }
+        }
+        if self.queued.isEmpty { self.resumeDownstreamReading() }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -82,7 +124,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             return
         }
         let request = RouteRequest(host: host, path: head.uri, method: head.method.rawValue, scheme: "http",
-                                   headers: head.headers.map { ($0.name, $0.value) })
+                                   headers: state.table.matchesHeaders ? head.headers.map { ($0.name, $0.value) } : [])
         guard let decision = state.table.match(request) else {
             state.stats.noRoute.increment()
             self.localReply(.noRoute, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
@@ -106,7 +148,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             reply.extraHeaders = [("location", decision.redirectLocation(for: request) ?? "/")]
             self.localReply(reply, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
         case .route(let action):
-            let clusterName = decision.cluster(random: UInt64.random(in: 0..<UInt64.max))
+            let clusterName = decision.cluster(random: self.random.next())
             guard let clusterName, let cluster = state.clusters.cluster(named: clusterName) else {
                 state.stats.noCluster.increment()
                 self.localReply(.noCluster(action.clusterNotFoundResponseCode.status), state: state, log: log,
@@ -133,7 +175,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private func requestBody(_ buffer: ByteBuffer) {
         guard case .proxying(let exchange) = self.state else { return }
         exchange.log.bytesReceived += buffer.readableBytes
-        if let context = self.context { self.armIdleTimer(exchange, context: context) }
+        exchange.lastActivity = .now()
         exchange.sent(.body(.byteBuffer(buffer)))
         if let connection = exchange.connection {
             connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
@@ -170,7 +212,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             exchange.cluster.hostFinished(previous)
             exchange.endpoint = nil
         }
-        guard let endpoint = exchange.cluster.pickEndpoint() else {
+        guard let endpoint = exchange.cluster.pickEndpoint(using: &self.random) else {
             exchange.cluster.stats.noHealthyUpstream.increment()
             self.failBeforeResponse(exchange, reply: .noHealthyUpstream, context: context)
             return
@@ -208,7 +250,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         exchange.connection = connection
         connection.handler.receiver = self
         exchange.upstreamStarted = .now()
-        let head = exchange.upstreamHead(remoteAddress: self.remoteAddress, endpoint: connection.endpoint)
+        let head = exchange.upstreamHead(remoteAddress: self.remoteAddress, endpoint: connection.endpoint, random: &self.random)
         connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
         for part in exchange.pendingParts { connection.channel.write(part, promise: nil) }
         exchange.pendingParts = []
@@ -251,6 +293,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         self.state = .idle
         self.localReply(reply, state: exchange.state, log: exchange.log, keepAlive: exchange.keepAlive,
                         requestEnded: exchange.requestEnded, context: context)
+        self.drainQueue(context: context)
     }
 
     /// After the response started, an upstream failure can only be signalled by cutting the downstream connection.
@@ -325,13 +368,18 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     /// Route `idle_timeout`, else the connection manager's `stream_idle_timeout`: no bytes either way for that long.
+    ///
+    /// One timer per exchange: activity only moves `lastActivity`, and the timer, when it fires early, re-arms
+    /// itself for the time left. Rescheduling on every chunk would cost a heap operation per read.
     private func armIdleTimer(_ exchange: Exchange, context: ChannelHandlerContext) {
         let idle = exchange.action.idleTimeout ?? exchange.state.manager.streamIdleTimeout
         guard !idle.isZero else { return }
-        exchange.idleTimer?.cancel()
-        exchange.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(idle.nanoseconds)) {
+        let limit = TimeAmount.nanoseconds(idle.nanoseconds)
+        exchange.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.lastActivity + limit) {
             guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
-            if exchange.responseHeadSent {
+            if NIODeadline.now() < exchange.lastActivity + limit {
+                self.armIdleTimer(exchange, context: context)
+            } else if exchange.responseHeadSent {
                 self.abortAfterResponseStarted(exchange, flag: "SI", context: context)
             } else {
                 self.failBeforeResponse(exchange, reply: .streamIdleTimeout, context: context)
@@ -342,6 +390,10 @@ final class DownstreamHandler: ChannelDuplexHandler {
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
+        if self.queued.count > 64 || self.queuedBytes > self.chain.current.bufferLimit {
+            self.pendingRead = true
+            return
+        }
         if case .proxying(let exchange) = self.state {
             let upstreamFull = exchange.connection.map { !$0.channel.isWritable } ?? false
             let bufferFull = exchange.connection == nil && exchange.pendingBytes >= exchange.state.bufferLimit
@@ -416,14 +468,14 @@ extension DownstreamHandler: UpstreamResponseReceiver {
             connection.channel.close(promise: nil)
             exchange.connection = nil
             exchange.pendingParts = replay
-            let backoff = TimeAmount.milliseconds(Int64.random(in: 0...25))
+            let backoff = TimeAmount.milliseconds(Int64.random(in: 0...25, using: &self.random))
             context.eventLoop.assumeIsolated().scheduleTask(in: backoff) {
                 guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
                 self.connect(exchange, context: context)
             }
             return
         }
-        self.armIdleTimer(exchange, context: context)
+        exchange.lastActivity = .now()
         exchange.responseStatus = Int(head.status.code)
         exchange.cluster.stats.recordResponse(status: exchange.responseStatus)
         let draining = self.chain.isDraining
@@ -436,7 +488,7 @@ extension DownstreamHandler: UpstreamResponseReceiver {
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         guard case .proxying(let exchange) = self.state, let context = self.context else { return }
         exchange.log.bytesSent += buffer.readableBytes
-        self.armIdleTimer(exchange, context: context)
+        exchange.lastActivity = .now()
         context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
     }
 
@@ -449,6 +501,7 @@ extension DownstreamHandler: UpstreamResponseReceiver {
         exchange.responseEnded = true
         context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
         self.finish(exchange, context: context)
+        self.drainQueue(context: context)
     }
 
     func upstreamFailed(_ error: any Error) {
@@ -458,6 +511,7 @@ extension DownstreamHandler: UpstreamResponseReceiver {
             self.abortAfterResponseStarted(exchange, flag: "UC", context: context)
         } else {
             self.failBeforeResponse(exchange, reply: LocalReply.reply(for: error), context: context)
+            self.drainQueue(context: context)
         }
     }
 

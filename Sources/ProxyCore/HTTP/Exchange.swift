@@ -33,8 +33,13 @@ final class Exchange {
     var replayParts: [HTTPClientRequestPart]? = []
     var replayBytes = 0
     static let replayLimit = 64 * 1024
+    /// Header mutations of each level, most specific first, gathered once per exchange.
+    let requestLevels: [HeaderMutations]
+    let responseLevels: [HeaderMutations]
     var timeout: Scheduled<Void>?
     var idleTimer: Scheduled<Void>?
+    /// When a byte last moved either way, for the idle timeout.
+    var lastActivity = NIODeadline.now()
     private var completed = false
 
     init(state: RoutingState, head: HTTPRequestHead, decision: RouteDecision, action: RouteAction,
@@ -58,6 +63,17 @@ final class Exchange {
                 || (conditions.contains("retriable-status-codes") && codes.contains(status))
         }
         self.retriesLeft = policy.map { min($0.numRetries, cluster.limits.maxRetries) } ?? 0
+        let weighted: WeightedCluster?
+        if case .weightedClusters(let clusters) = action.target {
+            weighted = clusters.first { $0.name == cluster.config.name }
+        } else {
+            weighted = nil
+        }
+        let route = decision.route, host = decision.virtualHost, config = state.manager.routeConfig
+        self.requestLevels = [weighted?.requestHeaders ?? .init(), route.requestHeaders, host.requestHeaders,
+                              config.requestHeaders].filter { !$0.isEmpty }
+        self.responseLevels = [weighted?.responseHeaders ?? .init(), route.responseHeaders, host.responseHeaders,
+                               config.responseHeaders].filter { !$0.isEmpty }
     }
 
     /// Records a request part as sent upstream, keeping it for a retry while the request stays small.
@@ -82,7 +98,7 @@ final class Exchange {
     }
 
     /// The request head sent upstream: rewritten path and host, proxy headers, the configured mutations.
-    func upstreamHead(remoteAddress: String?, endpoint: UpstreamEndpoint) -> HTTPRequestHead {
+    func upstreamHead(remoteAddress: String?, endpoint: UpstreamEndpoint, random: inout FastRandom) -> HTTPRequestHead {
         var headers = self.requestHead.headers
         HeaderRules.removeHopByHop(&headers)
         let manager = self.state.manager
@@ -94,7 +110,7 @@ final class Exchange {
             headers.add(name: "x-forwarded-proto", value: "http")
         }
         if manager.generateRequestID, !headers.contains(name: "x-request-id") {
-            headers.add(name: "x-request-id", value: HeaderRules.requestID())
+            headers.add(name: "x-request-id", value: HeaderRules.requestID(using: &random))
         }
         for (name, value) in self.decision.addedHeaders { headers.replaceOrAdd(name: name, value: value) }
         // auto_host_rewrite: the endpoint's DNS name, else (an IP endpoint) the request's own host.
@@ -103,7 +119,7 @@ final class Exchange {
         if !self.action.timeout.isZero {
             headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(self.action.timeout.milliseconds))
         }
-        HeaderRules.applyLevels(self.requestMutationLevels(), mostSpecificWins: manager.routeConfig.mostSpecificHeaderMutationsWins,
+        HeaderRules.applyLevels(self.requestLevels, mostSpecificWins: manager.routeConfig.mostSpecificHeaderMutationsWins,
                                 to: &headers)
         var head = HTTPRequestHead(version: .http1_1, method: self.requestHead.method, uri: self.decision.upstreamPath,
                                    headers: headers)
@@ -115,7 +131,7 @@ final class Exchange {
     func downstreamHead(_ upstream: HTTPResponseHead, draining: Bool) -> HTTPResponseHead {
         var headers = upstream.headers
         HeaderRules.removeHopByHop(&headers)
-        HeaderRules.applyLevels(self.responseMutationLevels(),
+        HeaderRules.applyLevels(self.responseLevels,
                                 mostSpecificWins: self.state.manager.routeConfig.mostSpecificHeaderMutationsWins, to: &headers)
         Self.applyServerHeader(self.state.manager, to: &headers)
         if let started = self.upstreamStarted {
@@ -133,21 +149,6 @@ final class Exchange {
         case .APPEND_IF_ABSENT: if !headers.contains(name: "server") { headers.add(name: "server", value: manager.serverName) }
         case .PASS_THROUGH: break
         }
-    }
-
-    private func weightedCluster() -> WeightedCluster? {
-        guard case .weightedClusters(let clusters) = self.action.target else { return nil }
-        return clusters.first { $0.name == self.cluster.config.name }
-    }
-
-    func requestMutationLevels() -> [HeaderMutations] {
-        [self.weightedCluster()?.requestHeaders ?? .init(), self.decision.route.requestHeaders,
-         self.decision.virtualHost.requestHeaders, self.state.manager.routeConfig.requestHeaders]
-    }
-
-    func responseMutationLevels() -> [HeaderMutations] {
-        [self.weightedCluster()?.responseHeaders ?? .init(), self.decision.route.responseHeaders,
-         self.decision.virtualHost.responseHeaders, self.state.manager.routeConfig.responseHeaders]
     }
 
     func cancelTimers() {

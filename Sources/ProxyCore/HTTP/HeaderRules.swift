@@ -9,17 +9,42 @@ enum HeaderRules {
                                         "proxy-authenticate", "proxy-authorization"]
 
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
+        // One pass, without allocating, to see whether there is anything to do: most messages carry none of these.
+        var connectionValues: [String] = []
+        var found = false
+        for header in headers where Self.isHopByHop(header.name) {
+            found = true
+            if Self.equalsIgnoringCase(header.name, "connection") { connectionValues.append(header.value) }
+        }
+        guard found else { return }
         var named = Set<String>()
-        for value in headers["connection"] {
+        for value in connectionValues {
             for token in value.split(separator: ",") { named.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
         }
-        named.remove("close")
-        named.remove("keep-alive")
-        named.subtract(["host", "content-length", "transfer-encoding"])
-        var trailersRequested = false
-        for value in headers["te"] where value.lowercased().contains("trailers") { trailersRequested = true }
+        named.subtract(["close", "keep-alive", "host", "content-length", "transfer-encoding"])
+        let trailersRequested = headers["te"].contains { $0.lowercased().contains("trailers") }
         for name in hopByHop.union(named) { headers.remove(name: name) }
         if trailersRequested { headers.add(name: "te", value: "trailers") }
+    }
+
+    static func isHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return Self.equalsIgnoringCase(name, "te")
+        case 7: return Self.equalsIgnoringCase(name, "upgrade") || Self.equalsIgnoringCase(name, "trailer")
+        case 10: return Self.equalsIgnoringCase(name, "connection") || Self.equalsIgnoringCase(name, "keep-alive")
+        case 16: return Self.equalsIgnoringCase(name, "proxy-connection")
+        case 18: return Self.equalsIgnoringCase(name, "proxy-authenticate")
+        case 19: return Self.equalsIgnoringCase(name, "proxy-authorization")
+        default: return false
+        }
+    }
+
+    /// ASCII case-insensitive comparison with a lower-case literal, byte by byte.
+    static func equalsIgnoringCase(_ name: String, _ lower: StaticString) -> Bool {
+        guard name.utf8.count == lower.utf8CodeUnitCount else { return false }
+        return lower.withUTF8Buffer { expected in
+            zip(name.utf8, expected).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
+        }
     }
 
     /// Applies one level's `headers_to_remove` then `headers_to_add` with Envoy's append actions.
@@ -45,6 +70,21 @@ enum HeaderRules {
         }
     }
 
-    /// A version 4 UUID, for `x-request-id`.
-    static func requestID() -> String { UUID().uuidString.lowercased() }
+    /// A version 4 UUID, for `x-request-id`, formatted without Foundation's printf path.
+    static func requestID(using generator: inout FastRandom) -> String {
+        var bytes = (generator.next() as UInt64, generator.next() as UInt64)
+        bytes.0 = (bytes.0 & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000   // version 4
+        bytes.1 = (bytes.1 & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000   // RFC 4122 variant
+        let hex = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        var index = 0
+        for word in [bytes.0, bytes.1] {
+            for shift in stride(from: 60, through: 0, by: -4) {
+                if index == 8 || index == 13 || index == 18 || index == 23 { index += 1 }
+                out[index] = hex[Int((word >> UInt64(shift)) & 0xF)]
+                index += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

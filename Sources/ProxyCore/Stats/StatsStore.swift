@@ -58,8 +58,8 @@ public final class StatsStore: Sendable {
     }
 }
 
-/// The counters of one HTTP connection manager (`http.<stat_prefix>.`).
-public struct ConnectionManagerStats: Sendable {
+/// The counters of one HTTP connection manager (`http.<stat_prefix>.`). A class: the hot path reads one field.
+public final class ConnectionManagerStats: Sendable {
     public let downstreamConnectionsTotal: Counter
     public let downstreamConnectionsActive: Gauge
     public let requestsTotal: Counter
@@ -97,8 +97,8 @@ public struct ConnectionManagerStats: Sendable {
     }
 }
 
-/// The counters of one upstream cluster (`cluster.<name>.`).
-public struct ClusterStats: Sendable {
+/// The counters of one upstream cluster (`cluster.<name>.`). A class: the hot path reads one field.
+public final class ClusterStats: Sendable {
     public let requestsTotal: Counter
     public let requestsActive: Gauge
     public let connectionsTotal: Counter
@@ -137,6 +137,9 @@ public struct ClusterStats: Sendable {
         self.noHealthyUpstream = store.counter(base + "upstream_cx_none_healthy")
         self.retries = store.counter(base + "upstream_rq_retry")
         self.responseClasses = (1...5).map { store.counter(base + "upstream_rq_\($0)xx") }
+        let common: Set<Int> = [200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308, 400, 401, 403, 404, 405, 408, 409,
+                                413, 416, 429, 500, 502, 503, 504]
+        self.byStatus = (100..<600).map { common.contains($0) ? store.counter(base + "upstream_rq_\($0)") : nil }
         self.resetsBeforeResponse = store.counter(base + "upstream_rq_rx_reset")
         self.dnsAttempts = store.counter(base + "update_attempt")
         self.dnsSuccesses = store.counter(base + "update_success")
@@ -146,9 +149,16 @@ public struct ClusterStats: Sendable {
         self.tlsVerifySANFailures = store.counter(base + "ssl.fail_verify_san")
     }
 
+    /// Counters for each status code, made once each and then read without a lock.
+    private let byStatus: [Counter?]
+
     public func recordResponse(status: Int) {
         let index = status / 100 - 1
         if index >= 0, index < 5 { self.responseClasses[index].increment() }
-        self.store.counter(self.base + "upstream_rq_\(status)").increment()
+        if status >= 100, status < 600, let counter = self.byStatus[status - 100] {
+            counter.increment()
+        } else {
+            self.store.counter(self.base + "upstream_rq_\(status)").increment()
+        }
     }
 }

@@ -55,15 +55,20 @@ public final class UpstreamCluster: Sendable {
 
     /// The next endpoint by the cluster's policy, or nil when it has none (503, flag UH).
     func pickEndpoint() -> UpstreamEndpoint? {
+        var generator = SystemRandomNumberGenerator()
+        return self.pickEndpoint(using: &generator)
+    }
+
+    func pickEndpoint<Generator: RandomNumberGenerator>(using generator: inout Generator) -> UpstreamEndpoint? {
         let endpoints = self.endpoints
         guard !endpoints.isEmpty else { return nil }
         switch self.config.lbPolicy {
         case .RANDOM:
-            return endpoints.randomElement()
+            return endpoints.randomElement(using: &generator)
         case .LEAST_REQUEST where endpoints.count > 1:
             // Envoy's default: the less loaded of two hosts picked at random ("power of two choices").
-            let first = endpoints.randomElement()!
-            var second = endpoints.randomElement()!
+            let first = endpoints.randomElement(using: &generator)!
+            var second = endpoints.randomElement(using: &generator)!
             if second == first { second = endpoints[(endpoints.firstIndex(of: first)! + 1) % endpoints.count] }
             let load = self.activePerHost.withLock { ($0[first] ?? 0, $0[second] ?? 0) }
             return load.1 < load.0 ? second : first
