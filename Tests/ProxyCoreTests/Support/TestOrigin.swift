@@ -19,8 +19,8 @@ final class TestOrigin: Sendable {
         case echo
         /// Send `length` bytes of 'x' with a content-length, in 64 KiB writes that wait for the socket.
         case stream(length: Int)
-        /// Promise `length` bytes, send `sent`, then close the connection.
-        case truncate(length: Int, sent: Int)
+        /// Promise `length` bytes, send `sent`, then close the connection (after `linger`, if given).
+        case truncate(length: Int, sent: Int, linger: TimeAmount = .zero)
         /// Answer after a delay.
         case delay(TimeAmount, String)
         /// Close the connection without answering.
@@ -111,7 +111,7 @@ private final class OriginHandler: ChannelInboundHandler {
             context.writeAndFlush(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
                                   promise: nil)
             self.streamChunks(remaining: length, context: context)
-        case .truncate(let length, let sent):
+        case .truncate(let length, let sent, let linger):
             let headers = HTTPHeaders([("content-length", String(length))])
             context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))),
                           promise: nil)
@@ -119,7 +119,8 @@ private final class OriginHandler: ChannelInboundHandler {
             buffer.writeRepeatingByte(UInt8(ascii: "x"), count: sent)
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(buffer)))).whenComplete { _ in
-                loopBound.value.close(promise: nil)
+                let context = loopBound.value
+                context.eventLoop.scheduleTask(in: linger) { loopBound.value.close(promise: nil) }
             }
         case .hangUp:
             context.close(promise: nil)
