@@ -16,7 +16,7 @@ let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/
     @Test func validateSeedIsValidWithWarnings() async {
         let result = await MirrorCtl.capture(["validate"] + seed)
         #expect(result.status == 0)
-        #expect(result.output.contains(": OK (1 listener, 3 clusters; 0 errors, 9 warnings)"))
+        #expect(result.output.contains(": OK (1 listener, 3 clusters; 0 errors, 11 warnings)"))
         #expect(result.output.contains("lds.yaml:56:11: warning: "))
     }
 

@@ -1,7 +1,8 @@
 /// The load-time rules of one route configuration: unique domains, one `*`, clusters that exist, body sizes.
 enum RouteConfigurationRules {
     /// `clusters` is nil when no cluster source was loaded: references cannot be checked then.
-    static func check(_ config: RouteConfiguration, clusters: Set<String>?, into issues: inout [Diagnostic]) {
+    static func check(_ config: RouteConfiguration, clusters: Set<String>?, registryClusters: Set<String> = [],
+                      into issues: inout [Diagnostic]) {
         var domains: [String: String] = [:]
         var wildcardHost: String?
         let routeName = config.name.isEmpty ? "(unnamed)" : config.name
@@ -24,7 +25,8 @@ enum RouteConfigurationRules {
             }
             var seenNames: Set<String> = []
             for route in host.routes {
-                Self.checkRoute(route, host: host, config: config, clusters: clusters, into: &issues)
+                Self.checkRoute(route, host: host, config: config, clusters: clusters, registryClusters: registryClusters,
+                                into: &issues)
                 if let name = route.name, !seenNames.insert(name).inserted {
                     issues.append(Diagnostic(.warning, at: route.source.location, path: route.source.path("name"),
                                              "two routes named '\(name)' in virtual host \(host.name)"))
@@ -39,9 +41,10 @@ enum RouteConfigurationRules {
     }
 
     static func checkRoute(_ route: Route, host: VirtualHost, config: RouteConfiguration, clusters: Set<String>?,
-                           into issues: inout [Diagnostic]) {
+                           registryClusters: Set<String> = [], into issues: inout [Diagnostic]) {
         switch route.action {
         case .route(let action):
+            Self.checkLayerTimeout(route, action: action, registryClusters: registryClusters, into: &issues)
             for name in action.clusterNames where clusters.map({ !$0.contains(name) }) ?? false {
                 if config.validateClusters {
                     issues.append(Diagnostic(.error, at: action.source.location(of: action.clusterNames.count > 1 ? "weighted_clusters" : "cluster"), path: action.source.path(action.clusterNames.count > 1 ? "weighted_clusters" : "cluster"),
@@ -64,5 +67,21 @@ enum RouteConfigurationRules {
         case .redirect:
             break
         }
+    }
+
+    /// Envoy's route timeout covers the whole response body: on a registry route it cuts every layer that takes
+    /// longer to download (the seed's docker and quay routes have the 15 s default).
+    static func checkLayerTimeout(_ route: Route, action: RouteAction, registryClusters: Set<String>,
+                                  into issues: inout [Diagnostic]) {
+        guard !action.timeout.isZero, action.timeout < .seconds(3600) else { return }
+        var registryPath = false
+        if case .prefix(let prefix) = route.match.path { registryPath = prefix.hasPrefix("/v2") }
+        if case .pathSeparatedPrefix(let prefix) = route.match.path { registryPath = prefix.hasPrefix("/v2") }
+        guard registryPath || action.clusterNames.contains(where: registryClusters.contains) else { return }
+        let spelled = action.source.isDefaulted("timeout") ? "(the default, \(action.timeout))" : "\(action.timeout)"
+        issues.append(Diagnostic(
+            .warning, at: action.source.location(of: "timeout"), path: action.source.path("timeout"),
+            "route timeout \(spelled) spans the whole response: a registry layer that takes longer to download is cut; "
+                + "use 'timeout: 0s' with an 'idle_timeout'"))
     }
 }

@@ -19,8 +19,11 @@ public enum Validator {
                     || error.path.hasPrefix(source.path + ".") || error.path.hasPrefix(source.path + "["))
             }
         }
+        let registries = Set(set.clusters.filter { cluster in
+            cluster.allEndpoints.contains { RegistryHosts.isRegistry($0.address.address) }
+        }.map(\.name))
         for listener in set.listeners where !isBroken(listener.source) {
-            Self.checkListener(listener, clusters: clusterNames, into: &issues)
+            Self.checkListener(listener, clusters: clusterNames, registryClusters: registries, into: &issues)
         }
         for cluster in set.clusters where !isBroken(cluster.source) { Self.checkCluster(cluster, into: &issues) }
         return issues
@@ -69,7 +72,8 @@ public enum Validator {
         return false
     }
 
-    static func checkListener(_ listener: Listener, clusters: Set<String>?, into issues: inout [Diagnostic]) {
+    static func checkListener(_ listener: Listener, clusters: Set<String>?, registryClusters: Set<String> = [],
+                              into issues: inout [Diagnostic]) {
         var seenMatches: [String: SourceLocation] = [:]
         for chain in listener.allFilterChains {
             let key = chain.serverNames.sorted().joined(separator: ",") + "|" + (chain.transportProtocol ?? "")
@@ -91,12 +95,12 @@ public enum Validator {
                                          "a filter chain needs an envoy.filters.network.http_connection_manager filter"))
                 continue
             }
-            Self.checkConnectionManager(manager, clusters: clusters, into: &issues)
+            Self.checkConnectionManager(manager, clusters: clusters, registryClusters: registryClusters, into: &issues)
         }
     }
 
     static func checkConnectionManager(_ manager: HTTPConnectionManager, clusters: Set<String>?,
-                                       into issues: inout [Diagnostic]) {
+                                       registryClusters: Set<String> = [], into issues: inout [Diagnostic]) {
         let routers = manager.httpFilters.filter { $0.kind == .router }
         if manager.httpFilters.isEmpty {
             issues.append(Diagnostic(.error, at: manager.source.location, path: manager.source.path("http_filters"),
@@ -109,7 +113,8 @@ public enum Validator {
             issues.append(Diagnostic(.error, at: routers[1].source.location, path: routers[1].source.path,
                                      "the router filter may appear only once"))
         }
-        RouteConfigurationRules.check(manager.routeConfig, clusters: clusters, into: &issues)
+        RouteConfigurationRules.check(manager.routeConfig, clusters: clusters, registryClusters: registryClusters,
+                                      into: &issues)
     }
 
     static func checkCluster(_ cluster: Cluster, into issues: inout [Diagnostic]) {
