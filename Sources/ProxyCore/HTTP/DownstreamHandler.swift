@@ -32,8 +32,12 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private var queuedBytes = 0
     private var drainingQueue = false
 
-    init(chain: ChainRuntime) {
+    /// True on an HTTP/2 stream: no connection-level headers, and the stream, not the connection, ends.
+    private let http2: Bool
+
+    init(chain: ChainRuntime, http2: Bool = false) {
         self.chain = chain
+        self.http2 = http2
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -127,7 +131,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
                                    headers: state.table.matchesHeaders ? head.headers.map { ($0.name, $0.value) } : [])
         guard let decision = state.table.match(request) else {
             state.stats.noRoute.increment()
-            self.localReply(.noRoute, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
+            self.localReply(.noRoute, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context)
             return
         }
         log.routeName = decision.route.name
@@ -139,32 +143,32 @@ final class DownstreamHandler: ChannelDuplexHandler {
             if case .inlineBytes(let text)? = response.body { body = text }
             if case .filename(let path)? = response.body { body = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
             let reply = LocalReply(status: HTTPResponseStatus(statusCode: response.status), body: body, flag: "")
-            self.localReply(reply, state: state, log: log, keepAlive: head.isKeepAlive, context: context,
+            self.localReply(reply, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context,
                             mutations: [decision.route.responseHeaders, decision.virtualHost.responseHeaders,
                                         state.manager.routeConfig.responseHeaders])
         case .redirect(let redirect):
             state.stats.redirects.increment()
             var reply = LocalReply(status: HTTPResponseStatus(statusCode: redirect.responseCode.status), body: "", flag: "")
             reply.extraHeaders = [("location", decision.redirectLocation(for: request) ?? "/")]
-            self.localReply(reply, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
+            self.localReply(reply, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context)
         case .route(let action):
             let clusterName = decision.cluster(random: self.random.next())
             guard let clusterName, let cluster = state.clusters.cluster(named: clusterName) else {
                 state.stats.noCluster.increment()
                 self.localReply(.noCluster(action.clusterNotFoundResponseCode.status), state: state, log: log,
-                                keepAlive: head.isKeepAlive, context: context)
+                                keepAlive: self.http2 || head.isKeepAlive, context: context)
                 return
             }
             log.upstreamCluster = clusterName
             guard cluster.admitRequest() else {
                 cluster.stats.pendingOverflow.increment()   // Envoy counts request overflow here too
-                self.localReply(.overflow, state: state, log: log, keepAlive: head.isKeepAlive, context: context)
+                self.localReply(.overflow, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context)
                 return
             }
             cluster.stats.requestsTotal.increment()
             let pool = state.clusters.pool(for: cluster, on: context.eventLoop)
             let exchange = Exchange(state: state, head: head, decision: decision, action: action, cluster: cluster,
-                                    pool: pool, log: log)
+                                    pool: pool, log: log, http2: self.http2)
             self.state = .proxying(exchange)
             state.stats.requestsActive.increment()
             self.armIdleTimer(exchange, context: context)
@@ -273,7 +277,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
         if exchange.requestEnded {
             self.state = .idle
-            if !exchange.keepAlive || self.chain.isDraining { context.close(promise: nil) }
+            if !self.http2, !exchange.keepAlive || self.chain.isDraining { context.close(promise: nil) }
         } else {
             self.state = .discarding(keepAlive: exchange.keepAlive)
         }
@@ -324,7 +328,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         HeaderRules.applyLevels(mutations, mostSpecificWins: state.manager.routeConfig.mostSpecificHeaderMutationsWins,
                                 to: &headers)
         Exchange.applyServerHeader(state.manager, to: &headers)
-        let close = !keepAlive || self.chain.isDraining
+        let close = !self.http2 && (!keepAlive || self.chain.isDraining)
         if close { headers.add(name: "connection", value: "close") }
         state.stats.recordResponse(status: Int(reply.status.code))
         context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))),

@@ -42,15 +42,19 @@ final class Exchange {
     var lastActivity = NIODeadline.now()
     private var completed = false
 
+    /// The downstream is an HTTP/2 stream: connection-specific headers must not be sent on it.
+    let http2: Bool
+
     init(state: RoutingState, head: HTTPRequestHead, decision: RouteDecision, action: RouteAction,
-         cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry) {
+         cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
+        self.http2 = http2
         self.state = state
         self.requestHead = head
         self.decision = decision
         self.action = action
         self.cluster = cluster
         self.pool = pool
-        self.keepAlive = head.isKeepAlive
+        self.keepAlive = http2 || head.isKeepAlive
         self.log = log
         // A route's policy replaces the virtual host's (Envoy does not merge them).
         let policy = action.retryPolicy ?? decision.virtualHost.retryPolicy
@@ -139,7 +143,13 @@ final class Exchange {
             headers.replaceOrAdd(name: "x-envoy-upstream-service-time", value: String(milliseconds))
             self.log.upstreamServiceTimeMilliseconds = Int(milliseconds)
         }
-        if !self.keepAlive || draining { headers.replaceOrAdd(name: "connection", value: "close") }
+        if self.http2 {
+            for name in ["transfer-encoding", "connection", "keep-alive", "upgrade", "proxy-connection"] {
+                headers.remove(name: name)
+            }
+        } else if !self.keepAlive || draining {
+            headers.replaceOrAdd(name: "connection", value: "close")
+        }
         return HTTPResponseHead(version: self.requestHead.version, status: upstream.status, headers: headers)
     }
 

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import ProxyConfig
 import Synchronization
@@ -111,14 +112,39 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: bufferLimit / 2, high: bufferLimit))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(DownstreamHandler(chain: chain))
                     connections.add(channel)
+                    switch manager.codecType {
+                    case .HTTP1, .HTTP3:
+                        try Self.configureHTTP1(channel, chain: chain)
+                    case .HTTP2:
+                        try Self.configureHTTP2(channel, chain: chain)
+                    case .AUTO:
+                        try channel.pipeline.syncOperations.addHandler(ProtocolSniffer(
+                            http1: { try Self.configureHTTP1($0, chain: chain) },
+                            http2: { try Self.configureHTTP2($0, chain: chain) }))
+                    }
                 }
             }
         let channel = try await bootstrap.bind(host: listener.address.address, port: listener.address.portValue).get()
         return BoundListener(config: listener, channel: channel, chain: chain, connections: connections)
+    }
+
+    static func configureHTTP1(_ channel: any Channel, chain: ChainRuntime) throws {
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false,
+                                                                        withErrorHandling: true)
+        try channel.pipeline.syncOperations.addHandler(DownstreamHandler(chain: chain))
+    }
+
+    /// HTTP/2: each stream gets its own `DownstreamHandler` behind NIO's HTTP/2 ↔ HTTP/1 message codec.
+    static func configureHTTP2(_ channel: any Channel, chain: ChainRuntime) throws {
+        _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
+            mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
+        ) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try stream.pipeline.syncOperations.addHandler(DownstreamHandler(chain: chain, http2: true))
+            }
+        }
     }
 
     /// The bound address of a listener (port 0 in the configuration becomes the kernel's choice here).
