@@ -1,38 +1,68 @@
 #!/usr/bin/env bash
 # Benchmarks (never timed tests). Medians of repeated runs on this noisy 2-core machine.
-#   config:  `mirrorctl validate` on 1,000 clusters + 1,000 virtual hosts x 10 routes (target < 1 s)
-#            route matching on the seed's table (target > 1,000,000 matches/s)
-# Later issues add the data-plane runs side by side with nginx and haproxy (../shared/bench).
+#   1. configuration: `mirrorctl validate` on 1,000 clusters + 1,000 virtual hosts x 10 routes (target < 1 s),
+#      route matching on the seed's table (target > 1,000,000 matches/s)
+#   2. data plane, side by side with nginx and haproxy: ../shared/bench/peers.sh with mirrord as its EXTRA target
+#      (1 GiB single stream, 4 streams, wrk small requests at 64 and 256 connections, p99, peak RSS, CPU)
+#   3. memory while streaming: 4 GiB to a slow reader, 8 x 1 GiB at once (scripts/bench-memory.sh)
+# BENCH=config|peers|memory runs one part; peers.sh knobs (WRK_DURATION, BLOB_MIB, ...) pass through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 runs=${RUNS:-7}
+part=${BENCH:-all}
+shared=${SHARED_DIR:-$(cd .. && pwd)/shared}
+
+need() {   # installs Debian packages the peer benchmarks use, when missing and possible
+  local missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing: ${missing[*]} (apt-get install them)"; return 1
+  fi
+}
 
 swift build -c release --product mirrorctl >/dev/null
 swift build -c release --product mirrord-bench >/dev/null
+swift build -c release --product mirrord >/dev/null
 bin=.build/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-"$bin/mirrord-bench" generate "$work/big" 1000 1000 10
-echo "generated: $(wc -c < "$work/big/lds.yaml") bytes LDS, $(wc -c < "$work/big/cds.yaml") bytes CDS"
-"$bin/mirrorctl" validate "$work/big/envoy.yaml" | tail -n 1
+if [ "$part" = all ] || [ "$part" = config ]; then
+  echo "## configuration"
+  "$bin/mirrord-bench" generate "$work/big" 1000 1000 10
+  echo "generated: $(wc -c < "$work/big/lds.yaml") bytes LDS, $(wc -c < "$work/big/cds.yaml") bytes CDS"
+  "$bin/mirrorctl" validate "$work/big/envoy.yaml" | tail -n 1
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" "$bin/mirrorctl" validate "$work/big/envoy.yaml" 2>>"$work/validate.txt" >/dev/null
+  done
+  echo "validate 1,000 clusters + 10,000 routes: median $(cut -d' ' -f1 "$work/validate.txt" | median) s," \
+       "max RSS median $(cut -d' ' -f2 "$work/validate.txt" | median) KiB ($runs runs)"
+  for _ in $(seq "$runs"); do
+    "$bin/mirrord-bench" match 3000000 examples/seed/lds.yaml examples/seed/cds.yaml | sed -E 's/.*: ([0-9]+) matches\/s.*/\1/' >>"$work/match.txt"
+  done
+  echo "route matching on the seed table: median $(median < "$work/match.txt") matches/s ($runs runs of 3,000,000)"
+  "$bin/mirrord-bench" generate "$work/routes" 1 1000 10 >/dev/null
+  for _ in $(seq "$runs"); do
+    "$bin/mirrord-bench" match 1000000 "$work/routes/lds.yaml" "$work/routes/cds.yaml" | sed -E 's/.*: ([0-9]+) matches\/s.*/\1/' >>"$work/match-big.txt"
+  done
+  echo "route matching on 1,000 virtual hosts x 10 routes (worst case): median $(median < "$work/match-big.txt") matches/s ($runs runs)"
+fi
 
-for _ in $(seq "$runs"); do
-  /usr/bin/time -f "%e %M" "$bin/mirrorctl" validate "$work/big/envoy.yaml" 2>>"$work/validate.txt" >/dev/null
-done
-echo "validate 1,000 clusters + 10,000 routes: median $(cut -d' ' -f1 "$work/validate.txt" | median) s," \
-     "max RSS median $(cut -d' ' -f2 "$work/validate.txt" | median) KiB ($runs runs)"
+if [ "$part" = all ] || [ "$part" = peers ]; then
+  echo "## data plane vs peers"
+  need nginx haproxy caddy wrk socat curl openssl
+  [ -f "$shared/bench/peers.sh" ] || { echo "peers.sh not found under $shared/bench (set SHARED_DIR)"; exit 1; }
+  EXTRA_NAME=mirrord EXTRA_PORT=20040 EXTRA_CMD="$(pwd)/scripts/bench-mirrord.sh" \
+    TARGETS=${TARGETS:-"direct nginx-nobuf nginx-buf haproxy"} SKIP_REF=${SKIP_REF:-1} bash "$shared/bench/peers.sh"
+fi
 
-for _ in $(seq "$runs"); do
-  "$bin/mirrord-bench" match 3000000 examples/seed/lds.yaml examples/seed/cds.yaml | sed -E 's/.*: ([0-9]+) matches\/s.*/\1/' >>"$work/match.txt"
-done
-echo "route matching on the seed table: median $(median < "$work/match.txt") matches/s ($runs runs of 3,000,000)"
-
-"$bin/mirrord-bench" generate "$work/routes" 1 1000 10 >/dev/null
-for _ in $(seq "$runs"); do
-  "$bin/mirrord-bench" match 1000000 "$work/routes/lds.yaml" "$work/routes/cds.yaml" | sed -E 's/.*: ([0-9]+) matches\/s.*/\1/' >>"$work/match-big.txt"
-done
-echo "route matching on 1,000 virtual hosts x 10 routes: median $(median < "$work/match-big.txt") matches/s ($runs runs)"
+if [ "$part" = all ] || [ "$part" = memory ]; then
+  echo "## memory while streaming"
+  need nginx curl
+  scripts/bench-memory.sh
+fi
