@@ -27,6 +27,8 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private var pendingRead = false
     private var remoteAddress: String?
     private var random = FastRandom()
+    /// Pools of this connection's event loop, by cluster, so a request takes no lock to find its pool.
+    private var pools: [ObjectIdentifier: ConnectionPool] = [:]
     /// Parts of pipelined requests waiting for the current exchange to end.
     private var queued = CircularBuffer<HTTPServerRequestPart>()
     private var queuedBytes = 0
@@ -109,12 +111,13 @@ final class DownstreamHandler: ChannelDuplexHandler {
         let state = self.chain.current
         state.stats.requestsTotal.increment()
         var log = AccessLogEntry(startTime: Date(), method: head.method.rawValue, path: head.uri,
-                                 protocolName: "HTTP/\(head.version.major).\(head.version.minor)",
+                                 protocolName: self.http2 ? "HTTP/2" : (head.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1"),
                                  authority: head.host ?? "")
-        for name in ["x-forwarded-for", "user-agent", "x-request-id"] {
-            if let value = head.headers[name].first { log.requestHeaders[name] = value }
+        if !state.accessLoggers.isEmpty {
+            // Only what a format can ask for by %REQ(...)%; gathered only when something will be logged.
+            for header in head.headers { log.requestHeaders[header.name.lowercased()] = log.requestHeaders[header.name.lowercased()] ?? header.value }
+            log.downstreamRemoteAddress = self.remoteAddress
         }
-        log.downstreamRemoteAddress = self.remoteAddress
         let headerBytes = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
         if headerBytes > state.manager.maxRequestHeadersKB * 1024 || head.headers.count > state.manager.maxHeadersCount {
             state.stats.tooLarge.increment()
@@ -166,7 +169,13 @@ final class DownstreamHandler: ChannelDuplexHandler {
                 return
             }
             cluster.stats.requestsTotal.increment()
-            let pool = state.clusters.pool(for: cluster, on: context.eventLoop)
+            let pool: ConnectionPool
+            if let cached = self.pools[ObjectIdentifier(cluster)] {
+                pool = cached
+            } else {
+                pool = state.clusters.pool(for: cluster, on: context.eventLoop)
+                self.pools[ObjectIdentifier(cluster)] = pool
+            }
             let exchange = Exchange(state: state, head: head, decision: decision, action: action, cluster: cluster,
                                     pool: pool, log: log, http2: self.http2)
             self.state = .proxying(exchange)
@@ -225,6 +234,10 @@ final class DownstreamHandler: ChannelDuplexHandler {
         exchange.cluster.hostStarted(endpoint)
         exchange.log.upstreamHost = endpoint.description
         let hostname = exchange.cluster.serverHostname(for: endpoint, authority: exchange.decision.upstreamHost)
+        if let idle = exchange.pool.takeIdle(endpoint) {
+            self.attach(idle, to: exchange, context: context)
+            return
+        }
         guard exchange.cluster.beginPending() else {
             self.failBeforeResponse(exchange, reply: .overflow, context: context)
             return
