@@ -48,7 +48,7 @@ public final class ProxyServer: Sendable {
             let result = try await self.bind(listener, clusters: clusters)
             self.listeners.withLock { $0[listener.name] = result }
             bound[listener.name] = result.channel.localAddress
-            self.logger.info("listener \(listener.name) listening on \(result.channel.localAddress.map(\.hostPort) ?? "?")")
+            self.logger.debug("listener \(listener.name) listening on \(result.channel.localAddress.map(\.hostPort) ?? "?")")
         }
         return bound
     }
