@@ -72,7 +72,8 @@ public struct MirrordCommand: AsyncParsableCommand {
         logger.logLevel = Self.level(self.logLevel)
         logger.info("mirrord \(Self.version) loaded configuration '\(label)'")
         let threads = Int(ProcessInfo.processInfo.environment["MIRRORD_THREADS"] ?? "") ?? System.coreCount
-        let server = ProxyServer(group: MultiThreadedEventLoopGroup(numberOfThreads: threads), logger: logger)
+        let server = ProxyServer(group: MultiThreadedEventLoopGroup(numberOfThreads: threads), logger: logger,
+                                 drainTime: .seconds(self.drainTimeSeconds))
         let service = ProxyService(server: server, snapshot: snapshot, drainTime: .seconds(self.drainTimeSeconds),
                                    logger: logger)
         let group = ServiceGroup(configuration: .init(

@@ -114,3 +114,25 @@ public struct FilterChain: Sendable, Hashable, Encodable {
                            source: object.source)
     }
 }
+
+extension Listener {
+    /// The listener with every route configuration emptied: two listeners equal this way differ in routes only,
+    /// which a reload applies by swapping route tables, without touching sockets or connections.
+    public var withoutRoutes: Listener {
+        var copy = self
+        let empty = RouteConfiguration(name: "", virtualHosts: [], requestHeaders: .init(), responseHeaders: .init(),
+                                       validateClusters: true, ignorePortInHostMatching: false,
+                                       mostSpecificHeaderMutationsWins: false, maxDirectResponseBodySizeBytes: 4096,
+                                       source: .unknown)
+        copy.filterChains = copy.filterChains.map { chain in
+            var chain = chain
+            chain.httpConnectionManager?.routeConfig = empty
+            return chain
+        }
+        if var chain = copy.defaultFilterChain {
+            chain.httpConnectionManager?.routeConfig = empty
+            copy.defaultFilterChain = chain
+        }
+        return copy
+    }
+}

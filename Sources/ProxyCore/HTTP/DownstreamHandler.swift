@@ -173,7 +173,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             if let cached = self.pools[ObjectIdentifier(cluster)] {
                 pool = cached
             } else {
-                pool = state.clusters.pool(for: cluster, on: context.eventLoop)
+                pool = cluster.pool(on: context.eventLoop)
                 self.pools[ObjectIdentifier(cluster)] = pool
             }
             let exchange = Exchange(state: state, head: head, decision: decision, action: action, cluster: cluster,

@@ -5,20 +5,33 @@ import NIOHTTP2
 import NIOPosix
 import ProxyConfig
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The data plane: one NIO server per listener of a snapshot, routing to the snapshot's clusters.
+/// The data plane: one NIO server per listener of a snapshot, routing to the snapshot's clusters, and the
+/// applier that moves it from one snapshot to the next without dropping a request.
 public final class ProxyServer: Sendable {
     public let group: any EventLoopGroup
     public let stats: StatsStore
     public let accessLogs: AccessLogWriters
     private let logger: Logger
-    private let listeners = Mutex<[String: BoundListener]>([:])
-    private let clusterManager = Mutex<ClusterManager?>(nil)
-    private let dnsTasks = Mutex<[Task<Void, Never>]>([])
-    /// Longest wait at start for a DNS cluster's first answer; after it the cluster has no hosts (503 UH) until one comes.
+    private let state = Mutex<State>(State())
+    /// Serialises applies; requests never wait for it.
+    private let applying = AsyncSerialQueue()
+    /// How long a replaced or removed listener's connections get to finish (`--drain-time-s`).
+    public let drainTime: Duration
+    /// Longest wait for a new DNS cluster's first answer; after it the cluster has no hosts (503 UH) until one comes.
     public static let initialResolutionTimeout: Duration = .seconds(5)
 
-    /// A listening socket, the filter-chain runtimes behind it, and its open connections.
+    struct State {
+        var listeners: [String: BoundListener] = [:]
+        var clusters: ClusterManager?
+        var dnsTasks: [ObjectIdentifier: Task<Void, Never>] = [:]
+        var snapshot: ConfigSnapshot?
+    }
+
+    /// A listening socket, the filter-chain runtime behind it, and its open connections.
     struct BoundListener: Sendable {
         let config: Listener
         let channel: any Channel
@@ -26,36 +39,166 @@ public final class ProxyServer: Sendable {
         let connections: ConnectionTracker
     }
 
-    public init(group: any EventLoopGroup, stats: StatsStore = StatsStore(), logger: Logger) {
+    /// What one apply did, for logs and stats.
+    public struct ApplyReport: Sendable, Equatable {
+        public var listenersAdded: [String] = []
+        public var listenersModified: [String] = []
+        public var listenersRouteOnly: [String] = []
+        public var listenersRemoved: [String] = []
+        public var clustersAdded: [String] = []
+        public var clustersModified: [String] = []
+        public var clustersRemoved: [String] = []
+    }
+
+    public init(group: any EventLoopGroup, stats: StatsStore = StatsStore(), logger: Logger,
+                drainTime: Duration = .seconds(600)) {
         self.group = group
         self.stats = stats
         self.accessLogs = AccessLogWriters()
         self.logger = logger
+        self.drainTime = drainTime
     }
 
     /// Builds the clusters and binds every listener of `snapshot`; returns the bound address of each listener.
     @discardableResult
     public func start(_ snapshot: ConfigSnapshot) async throws -> [String: NIOCore.SocketAddress] {
-        let clusters = try ClusterManager(Array(snapshot.clusters.values), stats: self.stats)
-        self.clusterManager.withLock { $0 = clusters }
-        for cluster in snapshot.clusters.values.sorted(by: { $0.name < $1.name })
-        where cluster.tls != nil && cluster.mirrordOptions?.insecureSkipTLSVerify == true {
-            self.logger.critical("cluster \(cluster.name): upstream TLS certificates are NOT verified (insecure_skip_tls_verify)")
-        }
-        await self.startDNS(for: clusters)
-        var bound: [String: NIOCore.SocketAddress] = [:]
-        for listener in snapshot.listeners {
-            let result = try await self.bind(listener, clusters: clusters)
-            self.listeners.withLock { $0[listener.name] = result }
-            bound[listener.name] = result.channel.localAddress
-            self.logger.debug("listener \(listener.name) listening on \(result.channel.localAddress.map(\.hostPort) ?? "?")")
-        }
-        return bound
+        try await self.apply(snapshot)
+        return self.state.withLock { $0.listeners.compactMapValues { $0.channel.localAddress } }
     }
 
-    /// Resolves every DNS cluster once (concurrently, bounded), then keeps refreshing each at its `dns_refresh_rate`.
-    func startDNS(for clusters: ClusterManager) async {
-        let dnsClusters = clusters.clusters.values.filter(\.usesDNS)
+    public var currentSnapshot: ConfigSnapshot? { self.state.withLock { $0.snapshot } }
+
+    /// Moves the data plane to `snapshot`, all or nothing, make before break:
+    /// new and changed clusters are built (and resolved) first; new and changed listeners bind their sockets
+    /// (SO_REUSEPORT lets a replacement share its predecessor's address); only when every bind succeeded are
+    /// route tables swapped in place, replaced listeners drained and retired clusters' pools closed.
+    /// On any failure nothing changes and the error is thrown.
+    @discardableResult
+    public func apply(_ snapshot: ConfigSnapshot) async throws -> ApplyReport {
+        try await self.applying.run { try await self.applyLocked(snapshot) }
+    }
+
+    private func applyLocked(_ snapshot: ConfigSnapshot) async throws -> ApplyReport {
+        let (previousClusters, previousListeners) = self.state.withLock { ($0.clusters, $0.listeners) }
+        var report = ApplyReport()
+        let clusters = try ClusterManager(Array(snapshot.clusters.values), stats: self.stats, reusing: previousClusters)
+        let fresh = clusters.clusters.values.filter { cluster in previousClusters?.clusters[cluster.config.name] !== cluster }
+        for cluster in fresh.sorted(by: { $0.config.name < $1.config.name }) {
+            if previousClusters?.clusters[cluster.config.name] == nil {
+                report.clustersAdded.append(cluster.config.name)
+            } else {
+                report.clustersModified.append(cluster.config.name)
+            }
+            if cluster.config.tls != nil, cluster.config.mirrordOptions?.insecureSkipTLSVerify == true {
+                self.logger.critical("cluster \(cluster.config.name): upstream TLS certificates are NOT verified (insecure_skip_tls_verify)")
+            }
+        }
+        let retiredClusters = previousClusters?.retired(comparedTo: clusters) ?? []
+        report.clustersRemoved = retiredClusters.map(\.config.name).filter { clusters.clusters[$0] == nil }.sorted()
+        let newTasks = await self.startDNS(for: fresh)
+
+        // Bind what needs a socket before anything else changes.
+        var bound: [String: BoundListener] = [:]
+        do {
+            for listener in snapshot.listeners {
+                if let existing = previousListeners[listener.name], existing.config.withoutRoutes == listener.withoutRoutes {
+                    continue
+                }
+                bound[listener.name] = try await self.bind(listener, clusters: clusters)
+            }
+        } catch {
+            for listener in bound.values { try? await listener.channel.close() }
+            for task in newTasks.values { task.cancel() }
+            throw error
+        }
+
+        // Commit.
+        var retiredListeners: [BoundListener] = []
+        var listeners: [String: BoundListener] = [:]
+        for listener in snapshot.listeners {
+            if let replacement = bound[listener.name] {
+                listeners[listener.name] = replacement
+                if let old = previousListeners[listener.name] {
+                    retiredListeners.append(old)
+                    report.listenersModified.append(listener.name)
+                } else {
+                    report.listenersAdded.append(listener.name)
+                }
+            } else if let existing = previousListeners[listener.name] {
+                // Same sockets; the routes (and the clusters they point at) are swapped in place.
+                if existing.config != listener { report.listenersRouteOnly.append(listener.name) }
+                existing.chain.replace(with: try Self.routingState(for: listener, clusters: clusters, stats: self.stats,
+                                                                   writers: self.accessLogs))
+                listeners[listener.name] = BoundListener(config: listener, channel: existing.channel, chain: existing.chain,
+                                                         connections: existing.connections)
+            }
+        }
+        for (name, old) in previousListeners where listeners[name] == nil {
+            retiredListeners.append(old)
+            report.listenersRemoved.append(name)
+        }
+        let retiredTasks = self.state.withLock { state -> [Task<Void, Never>] in
+            state.listeners = listeners
+            state.clusters = clusters
+            state.snapshot = snapshot
+            state.dnsTasks.merge(newTasks) { _, new in new }
+            let gone = retiredClusters.map { ObjectIdentifier($0) }
+            defer { for key in gone { state.dnsTasks[key] = nil } }
+            return gone.compactMap { state.dnsTasks[$0] }
+        }
+        for task in retiredTasks { task.cancel() }
+        for cluster in retiredClusters { cluster.retire() }
+        for listener in retiredListeners { self.drain(listener) }
+        self.count(report)
+        return report
+    }
+
+    private func count(_ report: ApplyReport) {
+        self.stats.counter("listener_manager.listener_added").increment(by: report.listenersAdded.count)
+        self.stats.counter("listener_manager.listener_modified").increment(by: report.listenersModified.count)
+        self.stats.counter("listener_manager.listener_in_place_updated").increment(by: report.listenersRouteOnly.count)
+        self.stats.counter("listener_manager.listener_removed").increment(by: report.listenersRemoved.count)
+        self.stats.counter("cluster_manager.cluster_added").increment(by: report.clustersAdded.count)
+        self.stats.counter("cluster_manager.cluster_modified").increment(by: report.clustersModified.count)
+        self.stats.counter("cluster_manager.cluster_removed").increment(by: report.clustersRemoved.count)
+        let (listeners, clusters) = self.state.withLock { ($0.listeners.count, $0.clusters?.clusters.count ?? 0) }
+        self.stats.gauge("listener_manager.total_listeners_active").set(listeners)
+        self.stats.gauge("cluster_manager.active_clusters").set(clusters)
+    }
+
+    /// Stops accepting on a replaced or removed listener; its connections finish what they are doing
+    /// (`Connection: close` on the next response, idle ones closed now) and are closed at the drain time.
+    private func drain(_ listener: BoundListener) {
+        listener.chain.startDraining()
+        let drainTime = self.drainTime
+        let draining = self.stats.gauge("listener_manager.total_listeners_draining")
+        draining.increment()
+        Task {
+            try? await listener.channel.close()
+            listener.connections.closeIdle()
+            let deadline = ContinuousClock.now + drainTime
+            while ContinuousClock.now < deadline, !listener.connections.isEmpty {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            listener.connections.closeAll()
+            draining.decrement()
+        }
+    }
+
+    static func routingState(for listener: Listener, clusters: ClusterManager, stats: StatsStore,
+                             writers: AccessLogWriters) throws -> RoutingState {
+        // Plaintext listeners take the chain without SNI names (TLS filter-chain selection comes with TLS listeners).
+        let chains = listener.allFilterChains.filter { $0.httpConnectionManager != nil }
+        guard let chain = chains.first(where: { $0.serverNames.isEmpty }) ?? chains.first,
+              let manager = chain.httpConnectionManager else {
+            throw ProxyServerError.noHTTPFilterChain(listener.name)
+        }
+        return RoutingState(listener: listener, manager: manager, clusters: clusters, stats: stats, writers: writers)
+    }
+
+    /// Resolves new DNS clusters once (concurrently, bounded), then keeps refreshing each at its `dns_refresh_rate`.
+    func startDNS(for clusters: [UpstreamCluster]) async -> [ObjectIdentifier: Task<Void, Never>] {
+        let dnsClusters = clusters.filter(\.usesDNS)
         let group = self.group
         let logger = self.logger
         func resolver(for cluster: UpstreamCluster) -> any DNSResolver {
@@ -80,8 +223,9 @@ public final class ProxyServer: Sendable {
                 }
             }
         }
-        let refreshers = dnsClusters.map { cluster in
-            Task {
+        var tasks: [ObjectIdentifier: Task<Void, Never>] = [:]
+        for cluster in dnsClusters {
+            tasks[ObjectIdentifier(cluster)] = Task {
                 let interval = cluster.config.dnsRefreshRate.swiftDuration
                 let resolver = resolver(for: cluster)
                 while !Task.isCancelled {
@@ -91,23 +235,20 @@ public final class ProxyServer: Sendable {
                 }
             }
         }
-        self.dnsTasks.withLock { $0 += refreshers }
+        return tasks
     }
 
     func bind(_ listener: Listener, clusters: ClusterManager) async throws -> BoundListener {
-        // Plaintext listeners take the chain without SNI names (TLS filter-chain selection comes with TLS listeners).
-        let chains = listener.allFilterChains.filter { $0.httpConnectionManager != nil }
-        guard let chainConfig = chains.first(where: { $0.serverNames.isEmpty }) ?? chains.first,
-              let manager = chainConfig.httpConnectionManager else {
-            throw ProxyServerError.noHTTPFilterChain(listener.name)
-        }
-        let chain = ChainRuntime(RoutingState(listener: listener, manager: manager, clusters: clusters, stats: self.stats,
-                                              writers: self.accessLogs))
+        let chain = ChainRuntime(try Self.routingState(for: listener, clusters: clusters, stats: self.stats,
+                                                       writers: self.accessLogs))
+        let manager = chain.current.manager
         let connections = ConnectionTracker()
         let bufferLimit = listener.perConnectionBufferLimitBytes
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A replacement listener binds the same address before its predecessor stops accepting.
+            .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: bufferLimit / 2, high: bufferLimit))
             .childChannelInitializer { channel in
@@ -126,6 +267,7 @@ public final class ProxyServer: Sendable {
                 }
             }
         let channel = try await bootstrap.bind(host: listener.address.address, port: listener.address.portValue).get()
+        self.logger.debug("listener \(listener.name) listening on \(channel.localAddress.map(\.hostPort) ?? "?")")
         return BoundListener(config: listener, channel: channel, chain: chain, connections: connections)
     }
 
@@ -149,14 +291,17 @@ public final class ProxyServer: Sendable {
 
     /// The bound address of a listener (port 0 in the configuration becomes the kernel's choice here).
     public func address(of listener: String) -> NIOCore.SocketAddress? {
-        self.listeners.withLock { $0[listener] }?.channel.localAddress
+        self.state.withLock { $0.listeners[listener] }?.channel.localAddress
     }
 
     /// Stops accepting, lets in-flight requests finish for up to `drainTime`, then closes what is left.
     public func shutdown(drainTime: Duration) async {
-        let listeners = self.listeners.withLock { listeners in
-            defer { listeners = [:] }
-            return Array(listeners.values)
+        let (listeners, clusters, tasks) = self.state.withLock { state in
+            defer {
+                state.listeners = [:]
+                state.dnsTasks = [:]
+            }
+            return (Array(state.listeners.values), state.clusters, Array(state.dnsTasks.values))
         }
         for listener in listeners {
             listener.chain.startDraining()
@@ -168,8 +313,8 @@ public final class ProxyServer: Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         for listener in listeners { listener.connections.closeAll() }
-        for task in self.dnsTasks.withLock({ tasks in defer { tasks = [] }; return tasks }) { task.cancel() }
-        self.clusterManager.withLock { $0 }?.closeIdleConnections()
+        for task in tasks { task.cancel() }
+        clusters?.closeIdleConnections()
         self.accessLogs.flushAll()
     }
 }

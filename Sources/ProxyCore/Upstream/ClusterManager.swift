@@ -1,39 +1,32 @@
 import NIOCore
 import ProxyConfig
-import Synchronization
 
-/// The clusters of a snapshot, ready for traffic, and their connection pools per event loop.
+/// The clusters of a snapshot, ready for traffic. Built per reload; clusters whose configuration did not change
+/// are carried over as the same objects, so their pools, connections and counters stay.
 public final class ClusterManager: Sendable {
     public let clusters: [String: UpstreamCluster]
-    private let pools = Mutex<[PoolKey: ConnectionPool]>([:])
 
-    private struct PoolKey: Hashable {
-        let cluster: ObjectIdentifier
-        let loop: ObjectIdentifier
-    }
-
-    public init(_ clusters: [Cluster], stats: StatsStore) throws {
+    public init(_ clusters: [Cluster], stats: StatsStore, reusing previous: ClusterManager? = nil) throws {
         var built: [String: UpstreamCluster] = [:]
-        for cluster in clusters { built[cluster.name] = try UpstreamCluster(cluster, stats: stats) }
+        for cluster in clusters {
+            if let existing = previous?.clusters[cluster.name], existing.config == cluster {
+                built[cluster.name] = existing
+            } else {
+                built[cluster.name] = try UpstreamCluster(cluster, stats: stats)
+            }
+        }
         self.clusters = built
     }
 
     public func cluster(named name: String) -> UpstreamCluster? { self.clusters[name] }
 
-    /// The pool of `cluster` on `loop`, made on first use.
-    func pool(for cluster: UpstreamCluster, on loop: any EventLoop) -> ConnectionPool {
-        let key = PoolKey(cluster: ObjectIdentifier(cluster), loop: ObjectIdentifier(loop))
-        return self.pools.withLock { pools in
-            if let pool = pools[key] { return pool }
-            let pool = ConnectionPool(eventLoop: loop, cluster: cluster)
-            pools[key] = pool
-            return pool
-        }
+    /// Clusters of `self` that `next` no longer uses (removed, or replaced by a changed configuration).
+    public func retired(comparedTo next: ClusterManager) -> [UpstreamCluster] {
+        self.clusters.values.filter { next.clusters[$0.config.name] !== $0 }
     }
 
-    /// Closes every idle pooled connection (shutdown, or clusters replaced by a reload).
+    /// Closes every idle pooled connection (shutdown).
     public func closeIdleConnections() {
-        let pools = self.pools.withLock { Array($0.values) }
-        for pool in pools { pool.eventLoop.execute { pool.close() } }
+        for cluster in self.clusters.values { cluster.retire() }
     }
 }

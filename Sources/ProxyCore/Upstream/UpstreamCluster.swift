@@ -34,6 +34,9 @@ public final class UpstreamCluster: Sendable {
     /// Requests in flight per host, for LEAST_REQUEST.
     private let activePerHost = Mutex<[UpstreamEndpoint: Int]>([:])
     let activeRequests = Atomic<Int>(0)
+    /// Keep-alive pools, one per event loop.
+    private let pools = Mutex<[ObjectIdentifier: ConnectionPool]>([:])
+    private let retired = Atomic<Bool>(false)
     let openConnections = Atomic<Int>(0)
     let pendingRequests = Atomic<Int>(0)
 
@@ -136,6 +139,27 @@ public final class UpstreamCluster: Sendable {
         self.stats.requestsActive.increment()
         return true
     }
+
+    /// The pool of this cluster on `loop`, made on first use.
+    func pool(on loop: any EventLoop) -> ConnectionPool {
+        let key = ObjectIdentifier(loop)
+        let (pool, created) = self.pools.withLock { pools -> (ConnectionPool, Bool) in
+            if let pool = pools[key] { return (pool, false) }
+            let pool = ConnectionPool(eventLoop: loop, cluster: self)
+            pools[key] = pool
+            return (pool, true)
+        }
+        if created, self.retired.load(ordering: .relaxed) { loop.execute { pool.close() } }
+        return pool
+    }
+
+    /// The cluster was removed or replaced: idle connections close now, busy ones when their exchange ends.
+    public func retire() {
+        self.retired.store(true, ordering: .relaxed)
+        for pool in self.pools.withLock({ Array($0.values) }) { pool.eventLoop.execute { pool.close() } }
+    }
+
+    public var isRetired: Bool { self.retired.load(ordering: .relaxed) }
 
     /// Circuit breaker on requests waiting for a connection: false means overflow (503, flag UO).
     func beginPending() -> Bool {
