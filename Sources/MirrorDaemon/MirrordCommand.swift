@@ -62,20 +62,17 @@ public struct MirrordCommand: AsyncParsableCommand {
             print("configuration '\(label)' OK")
             return
         }
-        let snapshot: ConfigSnapshot
-        do {
-            snapshot = try ConfigSnapshot(set, version: 1)
-        } catch {
-            throw ExitCode(1)
-        }
         var logger = Logger(label: "mirrord")
         logger.logLevel = Self.level(self.logLevel)
         logger.info("mirrord \(Self.version) loaded configuration '\(label)'")
         let threads = Int(ProcessInfo.processInfo.environment["MIRRORD_THREADS"] ?? "") ?? System.coreCount
         let server = ProxyServer(group: MultiThreadedEventLoopGroup(numberOfThreads: threads), logger: logger,
                                  drainTime: .seconds(self.drainTimeSeconds))
-        let service = ProxyService(server: server, snapshot: snapshot, drainTime: .seconds(self.drainTimeSeconds),
-                                   logger: logger)
+        let files: any ConfigFileSource = self.configPath == nil
+            ? InMemoryFileSource(EmbeddedConfiguration.files) : DiskFileSource()
+        let reloader = ConfigReloader(bootstrapPath: label, files: files, server: server, logger: logger)
+        let service = ProxyService(server: server, reloader: reloader, watchFiles: self.configPath != nil,
+                                   drainTime: .seconds(self.drainTimeSeconds), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,21 +1,44 @@
 import Logging
+import ProxyConfig
 import ProxyCore
 import ServiceLifecycle
+import UnixSignals
 
-/// The data plane as a ServiceLifecycle service: serves until SIGTERM/SIGINT, then drains and returns.
+/// The data plane as a ServiceLifecycle service: loads the configuration, serves, reloads on file changes and
+/// SIGHUP, and on SIGTERM/SIGINT drains and returns.
 struct ProxyService: Service {
     let server: ProxyServer
-    let snapshot: ConfigSnapshot
+    let reloader: ConfigReloader
+    /// False for the embedded configuration: there are no files to watch.
+    let watchFiles: Bool
     let drainTime: Duration
     let logger: Logger
 
     func run() async throws {
-        let addresses = try await self.server.start(self.snapshot)
-        for (name, address) in addresses.sorted(by: { $0.key < $1.key }) {
+        _ = try await self.reloader.initialLoad()
+        for (name, address) in (self.server.currentSnapshot?.listeners ?? []).compactMap({ listener in
+            self.server.address(of: listener.name).map { (listener.name, $0) }
+        }) {
             self.logger.notice("mirrord listening: listener \(name) on \(address.hostPort)")
+        }
+        let trigger = ReloadTrigger(reloader: self.reloader)
+        var watcher: DirectoryWatcher?
+        if self.watchFiles {
+            let paths = self.reloader.watchedPaths()
+            let created = DirectoryWatcher(files: paths.files, extraDirectories: paths.directories) { name in
+                trigger.fire(reason: name.isEmpty ? "file change" : "change to \(name)")
+            }
+            created.start()
+            watcher = created
+            self.logger.info("watching \(paths.files.joined(separator: ", ")) (\(created.mode.rawValue))")
+        }
+        let signals = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { trigger.fire(reason: "SIGHUP") }
         }
         // Returns when a shutdown signal arrives (CancellationError if the group is cancelled instead).
         try? await gracefulShutdown()
+        signals.cancel()
+        watcher?.stop()
         self.logger.notice("draining for up to \(self.drainTime)")
         await self.server.shutdown(drainTime: self.drainTime)
         self.logger.notice("mirrord stopped")
