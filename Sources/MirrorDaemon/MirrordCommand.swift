@@ -34,6 +34,11 @@ public struct MirrordCommand: AsyncParsableCommand {
     @Option(name: .customLong("drain-time-s"), help: "Seconds in-flight requests get to finish on shutdown or listener removal.")
     var drainTimeSeconds: Int = 600
 
+    public enum WatchMode: String, ExpressibleByArgument, CaseIterable, Sendable { case auto, poll, none }
+
+    @Option(name: .long, help: "How LDS/CDS changes are noticed: auto (inotify, else polling), poll, or none (SIGHUP only).")
+    var watch: WatchMode = .auto
+
     public init() {}
 
     /// Entry point of the executable, so it needs no import of ArgumentParser.
@@ -71,7 +76,8 @@ public struct MirrordCommand: AsyncParsableCommand {
         let files: any ConfigFileSource = self.configPath == nil
             ? InMemoryFileSource(EmbeddedConfiguration.files) : DiskFileSource()
         let reloader = ConfigReloader(bootstrapPath: label, files: files, server: server, logger: logger)
-        let service = ProxyService(server: server, reloader: reloader, watchFiles: self.configPath != nil,
+        let service = ProxyService(server: server, reloader: reloader,
+                                   watch: self.configPath == nil ? .none : self.watch,
                                    drainTime: .seconds(self.drainTimeSeconds), logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)],

@@ -9,8 +9,8 @@ import UnixSignals
 struct ProxyService: Service {
     let server: ProxyServer
     let reloader: ConfigReloader
-    /// False for the embedded configuration: there are no files to watch.
-    let watchFiles: Bool
+    /// `.none` for the embedded configuration: there are no files to watch.
+    let watch: MirrordCommand.WatchMode
     let drainTime: Duration
     let logger: Logger
 
@@ -23,9 +23,10 @@ struct ProxyService: Service {
         }
         let trigger = ReloadTrigger(reloader: self.reloader)
         var watcher: DirectoryWatcher?
-        if self.watchFiles {
+        if self.watch != .none {
             let paths = self.reloader.watchedPaths()
-            let created = DirectoryWatcher(files: paths.files, extraDirectories: paths.directories) { name in
+            let created = DirectoryWatcher(files: paths.files, extraDirectories: paths.directories,
+                                           forcePolling: self.watch == .poll) { name in
                 trigger.fire(reason: name.isEmpty ? "file change" : "change to \(name)")
             }
             created.start()
@@ -33,7 +34,7 @@ struct ProxyService: Service {
             self.logger.info("watching \(paths.files.joined(separator: ", ")) (\(created.mode.rawValue))")
         }
         let signals = Task {
-            for await _ in await UnixSignalsSequence(trapping: .sighup) { trigger.fire(reason: "SIGHUP") }
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { trigger.fire(reason: "SIGHUP", force: true) }
         }
         // Returns when a shutdown signal arrives (CancellationError if the group is cancelled instead).
         try? await gracefulShutdown()

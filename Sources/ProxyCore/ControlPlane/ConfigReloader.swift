@@ -31,7 +31,9 @@ public final class ConfigReloader: Sendable {
     private let state = Mutex<State>(State())
 
     struct State {
+        /// Hash of the files last applied, and of the files last tried (applied or not).
         var contentHash: UInt64?
+        var attemptedHash: UInt64?
         var version = 0
         var lastUpdated: Date?
         var errorState: ErrorState?
@@ -67,11 +69,15 @@ public final class ConfigReloader: Sendable {
         return snapshot
     }
 
-    /// Re-reads the LDS and CDS files and applies them if their content changed.
+    /// Re-reads the LDS and CDS files and applies them if their content changed. Content already tried is not
+    /// tried again on file events (an editor's extra events), but `force` (SIGHUP) retries it, e.g. after a port
+    /// that was in use became free.
     @discardableResult
-    public func reload(reason: String) async -> Outcome {
+    public func reload(reason: String, force: Bool = false) async -> Outcome {
         let (set, hash) = self.read()
-        if hash == self.state.withLock({ $0.contentHash }) { return .unchanged }
+        let (applied, attempted) = self.state.withLock { ($0.contentHash, $0.attemptedHash) }
+        if hash == applied || (!force && hash == attempted) { return .unchanged }
+        self.state.withLock { $0.attemptedHash = hash }
         self.count("update_attempt")
         guard set.isValid else {
             let errors = set.diagnostics.blockingErrors

@@ -15,14 +15,14 @@ public final class ReloadTrigger: Sendable {
         self.quietPeriod = quietPeriod
     }
 
-    public func fire(reason: String) {
+    public func fire(reason: String, force: Bool = false) {
         let quiet = self.quietPeriod
         let reloader = self.reloader
         let queue = self.queue
         let task = Task {
             try? await Task.sleep(for: quiet)
             guard !Task.isCancelled else { return }
-            _ = try? await queue.run { await reloader.reload(reason: reason) }
+            _ = try? await queue.run { await reloader.reload(reason: reason, force: force) }
         }
         self.pending.withLock { previous in
             previous?.cancel()
@@ -34,6 +34,6 @@ public final class ReloadTrigger: Sendable {
     @discardableResult
     public func reloadNow(reason: String) async -> ConfigReloader.Outcome {
         let reloader = self.reloader
-        return (try? await self.queue.run { await reloader.reload(reason: reason) }) ?? .unchanged
+        return (try? await self.queue.run { await reloader.reload(reason: reason, force: true) }) ?? .unchanged
     }
 }

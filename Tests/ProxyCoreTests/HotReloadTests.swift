@@ -1,0 +1,141 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import Testing
+@testable import ProxyCore
+
+/// Every way a file changes reloads; bad updates keep the old configuration; changes apply make-before-break.
+@Suite(.serialized) struct HotReloadTests {
+    static let cds = "resources: []\n"
+
+    @Test(arguments: [ReloadHarness.Write.rename, .inPlace, .copy, .deleteAndCreate])
+    func everyWayOfWritingTheFileReloads(_ how: ReloadHarness.Write) async throws {
+        let harness = try await ReloadHarness(lds: { directListener("one", port: $0) }, cds: Self.cds)
+        let port = harness.port()
+        #expect(try await waitForBody(port: port, "one") >= 0)
+        try harness.write("lds.yaml", directListener("two", port: port), how)
+        #expect(try await waitForBody(port: port, "two") >= 0, "\(how) did not reload")
+        #expect(harness.stat("listener_manager.lds.update_success") == 2)
+        #expect(harness.stat("listener_manager.listener_in_place_updated") == 1)
+        await harness.stop()
+    }
+
+    @Test func aConfigMapSymlinkSwapReloads() async throws {
+        let harness = try await ReloadHarness(lds: { directListener("one", port: $0) }, cds: Self.cds, configMap: true)
+        let port = harness.port()
+        try harness.swapConfigMap(lds: directListener("two", port: port), cds: Self.cds, generation: 2)
+        #expect(try await waitForBody(port: port, "two") >= 0)
+        await harness.stop()
+    }
+
+    @Test func pollingNoticesChangesWithoutInotify() async throws {
+        let harness = try await ReloadHarness(lds: { directListener("one", port: $0) }, cds: Self.cds, forcePolling: true)
+        #expect(harness.watcher.mode == .polling)
+        let port = harness.port()
+        try harness.write("lds.yaml", directListener("two", port: port), .inPlace)
+        #expect(try await waitForBody(port: port, "two") >= 0)
+        await harness.stop()
+    }
+
+    @Test func aBadUpdateIsRejectedWholeAndTheOldConfigurationKeepsServing() async throws {
+        let harness = try await ReloadHarness(lds: { directListener("one", port: $0) }, cds: Self.cds)
+        let port = harness.port()
+        // Valid LDS but it references a cluster CDS does not define: rejected, nothing applied.
+        let dangling = listenerYAML("""
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/"}
+                route: {cluster: nowhere}
+            """).replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
+        #expect(await harness.reloader.reload(reason: "test") == .unchanged)
+        try harness.write("lds.yaml", dangling)
+        try await waitUntil { harness.stat("listener_manager.lds.update_rejected") == 1 }
+        let details = harness.reloader.errorState?.details ?? []
+        #expect(details.first?.contains("route references unknown cluster 'nowhere'") == true)
+        #expect(details.first?.contains("lds.yaml:") == true)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await blocking { try RawHTTPClient(port: port).request("/", host: "m").text } == "one")
+        #expect(harness.stat("listener_manager.lds.update_rejected") == 1)
+        // Not YAML at all: a failure, and still the old configuration.
+        try harness.write("lds.yaml", "resources: [\n")
+        try await waitUntil { harness.stat("listener_manager.lds.update_failure") == 1 }
+        #expect(harness.stat("listener_manager.lds.update_failure") == 1)
+        // SIGHUP (a forced reload) tries the same content again and counts again.
+        if case .failed = await harness.trigger.reloadNow(reason: "SIGHUP") {} else { Issue.record("expected a failure") }
+        #expect(harness.stat("listener_manager.lds.update_failure") == 2)
+        #expect(try await blocking { try RawHTTPClient(port: port).request("/", host: "m").text } == "one")
+        // Fixed again: applies, and the error state clears.
+        try harness.write("lds.yaml", directListener("three", port: port))
+        #expect(try await waitForBody(port: port, "three") >= 0)
+        #expect(harness.reloader.errorState == nil)
+        await harness.stop()
+    }
+
+    @Test func aRouteOnlyChangeKeepsTheConnectionAndTheNextRequestUsesTheNewTable() async throws {
+        let harness = try await ReloadHarness(lds: { directListener("before", port: $0) }, cds: Self.cds)
+        let port = harness.port()
+        let client = try RawHTTPClient(port: port)
+        #expect(try await blocking { try client.request("/", host: "m").text } == "before")
+        try harness.write("lds.yaml", directListener("after", port: port))
+        var body = ""
+        for _ in 0..<200 where body != "after" {
+            body = try await blocking { try client.request("/", host: "m").text }
+            if body != "after" { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(body == "after")
+        #expect(harness.stat("http.ingress.downstream_cx_total") == 1)   // the same connection all along
+        await harness.stop()
+    }
+
+    @Test func clustersAndListenersAreAddedChangedAndRemovedMakeBeforeBreak() async throws {
+        let origin = TestOrigin(group: ProxyHarness.group) { head in
+            head.uri == "/slow" ? .delay(.milliseconds(600), "slow") : .respond(.ok, [], "origin")
+        }
+        try await origin.start()
+        let harness = try await ReloadHarness(lds: { directListener("one", port: $0) }, cds: Self.cds)
+        let port = harness.port()
+        // Add a cluster and route to it, in one reload of both files.
+        let routed = { (prefix: String) in
+            listenerYAML("""
+                - name: all
+                  domains: ["*"]
+                  routes:
+                  - match: {prefix: "/"}
+                    route: {cluster: origin}
+                """).replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
+                .replacingOccurrences(of: "stat_prefix: ingress", with: "stat_prefix: \(prefix)")
+        }
+        try harness.write("cds.yaml", clustersYAML([("origin", origin.port)]))
+        try harness.write("lds.yaml", routed("ingress"))
+        #expect(try await waitForBody(port: port, "origin") >= 0)
+        #expect(harness.stat("cluster_manager.cluster_added") == 1)
+        // A listener-level change (its stat prefix) replaces the listener: an in-flight request finishes on the old one.
+        let inFlight = Task {
+            try await blocking { try RawHTTPClient(port: port).request("/slow", host: "m") }
+        }
+        try await Task.sleep(for: .milliseconds(150))
+        try harness.write("lds.yaml", routed("renamed"))
+        try await waitUntil { harness.stat("listener_manager.listener_modified") == 1 }
+        let finished = try await inFlight.value
+        #expect(finished.text == "slow")
+        #expect(finished.header("connection") == "close")
+        #expect(try await blocking { try RawHTTPClient(port: port).request("/", host: "m").text } == "origin")
+        try await waitUntil { harness.stat("http.renamed.downstream_rq_total") >= 1 }
+        #expect(harness.stat("http.renamed.downstream_rq_total") >= 1)
+        // Remove the cluster and the route together: the listener answers 404, the cluster is gone.
+        try harness.write("cds.yaml", Self.cds)
+        try harness.write("lds.yaml", directListener("none", port: port, statPrefix: "renamed"))
+        #expect(try await waitForBody(port: port, "none") >= 0)
+        try await waitUntil { harness.stat("cluster_manager.cluster_removed") == 1 }
+        #expect(harness.stat("cluster_manager.cluster_removed") == 1)
+        // Remove the listener: the port stops accepting.
+        try harness.write("lds.yaml", "resources: []\n")
+        try await waitUntil { harness.stat("listener_manager.listener_removed") == 1 }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(throws: (any Error).self) { _ = try RawHTTPClient(port: port).request("/", host: "m") }
+        await harness.stop()
+        await origin.stop()
+    }
+}
