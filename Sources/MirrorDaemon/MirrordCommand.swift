@@ -67,8 +67,11 @@ public struct MirrordCommand: AsyncParsableCommand {
             print("configuration '\(label)' OK")
             return
         }
-        var logger = Logger(label: "mirrord")
-        logger.logLevel = Self.level(self.logLevel)
+        let levels = LogLevelControl(Self.level(self.logLevel))
+        LoggingSystem.bootstrap { label in
+            LogLevelControl.Handler(inner: StreamLogHandler.standardError(label: label), control: levels)
+        }
+        let logger = Logger(label: "mirrord")
         logger.info("mirrord \(Self.version) loaded configuration '\(label)'")
         let threads = Int(ProcessInfo.processInfo.environment["MIRRORD_THREADS"] ?? "") ?? System.coreCount
         let server = ProxyServer(group: MultiThreadedEventLoopGroup(numberOfThreads: threads), logger: logger,
@@ -78,7 +81,8 @@ public struct MirrordCommand: AsyncParsableCommand {
         let reloader = ConfigReloader(bootstrapPath: label, files: files, server: server, logger: logger)
         let service = ProxyService(server: server, reloader: reloader,
                                    watch: self.configPath == nil ? .none : self.watch,
-                                   drainTime: .seconds(self.drainTimeSeconds), logger: logger)
+                                   drainTime: .seconds(self.drainTimeSeconds), logger: logger,
+                                   setLogLevel: { levels.set($0) })
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: service)],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -39,6 +39,7 @@ public final class ConfigReloader: Sendable {
         var errorState: ErrorState?
         var ldsVersion: String?
         var cdsVersion: String?
+        var bootstrap: Bootstrap?
     }
 
     public init(bootstrapPath: String, files: any ConfigFileSource = DiskFileSource(), server: ProxyServer, logger: Logger) {
@@ -56,6 +57,8 @@ public final class ConfigReloader: Sendable {
     }
 
     public var errorState: ErrorState? { self.state.withLock { $0.errorState } }
+    /// The bootstrap as loaded at start (it is not reloaded: only LDS and CDS are dynamic).
+    public var bootstrap: Bootstrap? { self.state.withLock { $0.bootstrap } }
     public var lastUpdated: Date? { self.state.withLock { $0.lastUpdated } }
     public var versions: (lds: String?, cds: String?) { self.state.withLock { ($0.ldsVersion, $0.cdsVersion) } }
 
@@ -65,6 +68,7 @@ public final class ConfigReloader: Sendable {
         guard set.isValid else { throw ConfigSnapshot.InvalidConfiguration(diagnostics: set.diagnostics.blockingErrors) }
         let snapshot = try ConfigSnapshot(set, version: 1)
         try await self.server.start(snapshot)
+        self.state.withLock { $0.bootstrap = set.bootstrap }
         self.record(success: set, hash: hash)
         return snapshot
     }

@@ -289,6 +289,34 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    public static let version = "0.1.0"
+
+    /// Active listeners with their bound addresses, for `/listeners`.
+    public func activeListeners() -> [(name: String, address: String, host: String, port: Int)] {
+        self.state.withLock { state in
+            state.listeners.values.sorted { $0.config.name < $1.config.name }.map { listener in
+                let address = listener.channel.localAddress
+                return (listener.config.name, address?.hostPort ?? listener.config.address.description,
+                        address?.ipAddress ?? listener.config.address.address, address?.port ?? listener.config.address.portValue)
+            }
+        }
+    }
+
+    /// Active clusters by name, for `/clusters`.
+    public func activeClusters() -> [UpstreamCluster] {
+        self.state.withLock { $0.clusters?.clusters.values.sorted { $0.config.name < $1.config.name } ?? [] }
+    }
+
+    /// `/drain_listeners`: stop accepting everywhere; connections finish as in a drain.
+    public func drainListeners() async {
+        let listeners = self.state.withLock { state in
+            defer { state.listeners = [:] }
+            return Array(state.listeners.values)
+        }
+        for listener in listeners { self.drain(listener) }
+        self.stats.counter("listener_manager.listener_stopped").increment(by: listeners.count)
+    }
+
     /// The bound address of a listener (port 0 in the configuration becomes the kernel's choice here).
     public func address(of listener: String) -> NIOCore.SocketAddress? {
         self.state.withLock { $0.listeners[listener] }?.channel.localAddress

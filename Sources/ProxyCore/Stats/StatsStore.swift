@@ -45,11 +45,13 @@ public final class StatsStore: Sendable {
         }
     }
 
+    public enum Kind: String, Sendable { case counter, gauge }
+
     /// All values by name, sorted, for `/stats` and tests.
-    public func snapshot() -> [(name: String, value: Int)] {
-        let counters = self.counters.withLock { $0.map { ($0.key, $0.value.current) } }
-        let gauges = self.gauges.withLock { $0.map { ($0.key, $0.value.current) } }
-        return (counters + gauges).sorted { $0.0 < $1.0 }.map { (name: $0.0, value: $0.1) }
+    public func snapshot() -> [(name: String, value: Int, kind: Kind)] {
+        let counters = self.counters.withLock { $0.map { ($0.key, $0.value.current, Kind.counter) } }
+        let gauges = self.gauges.withLock { $0.map { ($0.key, $0.value.current, Kind.gauge) } }
+        return (counters + gauges).sorted { $0.0 < $1.0 }.map { (name: $0.0, value: $0.1, kind: $0.2) }
     }
 
     public func value(_ name: String) -> Int? {
