@@ -5,8 +5,8 @@ import ProxyConfig
 public struct MirrorCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mirrorctl",
-        abstract: "Validate, diff and explain mirrord (Envoy v3) configuration files.",
-        subcommands: [ValidateCommand.self, DiffCommand.self, RoutesCommand.self]
+        abstract: "Validate, diff and explain mirrord (Envoy v3) configuration files; inspect a running mirrord.",
+        subcommands: [ValidateCommand.self, DiffCommand.self, RoutesCommand.self, ConfigCommand.self, StatusCommand.self]
     )
 
     public init() {}

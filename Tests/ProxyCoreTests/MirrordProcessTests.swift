@@ -12,9 +12,9 @@ import Glibc
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
-    static func binary() throws -> URL {
+    static func binary(_ name: String = "mirrord") throws -> URL {
         for configuration in ["debug", "release"] {
-            let url = root.appendingPathComponent(".build/\(configuration)/mirrord")
+            let url = root.appendingPathComponent(".build/\(configuration)/\(name)")
             if FileManager.default.isExecutableFile(atPath: url.path) { return url }
         }
         throw ProcessError.notBuilt
@@ -23,7 +23,7 @@ import Glibc
     enum ProcessError: Error { case notBuilt, noListenLine(String) }
 
     /// Starts mirrord on a bootstrap in a temporary directory; returns the process, its listener port and its log.
-    static func launch(lds: String, cds: String) throws -> (Process, Int, LogPipe) {
+    static func launch(lds: String, cds: String, arguments: [String] = []) throws -> (Process, Int, LogPipe, URL) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mirrord-process-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try """
@@ -36,7 +36,7 @@ import Glibc
         try cds.write(to: directory.appendingPathComponent("cds.yaml"), atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = try binary()
-        process.arguments = ["-c", directory.appendingPathComponent("envoy.yaml").path, "--drain-time-s", "5"]
+        process.arguments = ["-c", directory.appendingPathComponent("envoy.yaml").path, "--drain-time-s", "5"] + arguments
         let log = LogPipe()
         process.standardError = log.pipe
         process.standardOutput = FileHandle.nullDevice
@@ -44,7 +44,7 @@ import Glibc
         for _ in 0..<500 {
             if let line = log.lines().first(where: { $0.contains("mirrord listening: listener l0 on ") }),
                let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
-                return (process, port, log)
+                return (process, port, log, directory)
             }
             usleep(10_000)
         }
@@ -64,7 +64,7 @@ import Glibc
               - match: {prefix: "/"}
                 route: {cluster: origin}
             """)
-        let (process, port, log) = try Self.launch(lds: lds, cds: clustersYAML([("origin", origin.port)]))
+        let (process, port, log, _) = try Self.launch(lds: lds, cds: clustersYAML([("origin", origin.port)]))
         let quick = try await blocking { try RawHTTPClient(port: port).request("/quick", host: "m") }
         #expect(quick.text == "quick")
         let pid = process.processIdentifier
@@ -87,6 +87,35 @@ import Glibc
         #expect(log.lines().contains { $0.contains("mirrord stopped") })
         #expect(throws: (any Error).self) { _ = try RawHTTPClient(port: port).request("/quick", host: "m") }
         await origin.stop()
+    }
+
+    @Test func sighupReloadsAndMirrorctlStatusReadsTheAdminEndpoint() async throws {
+        let fixed = try await closedPort()
+        let (process, port, log, directory) = try Self.launch(lds: directListener("one", port: fixed), cds: "resources: []\n",
+                                                              arguments: ["--watch", "none"])
+        defer { process.terminate() }
+        #expect(port == fixed)
+        let temporary = directory.appendingPathComponent(".lds.tmp")
+        try directListener("two", port: port).write(to: temporary, atomically: false, encoding: .utf8)
+        rename(temporary.path, directory.appendingPathComponent("lds.yaml").path)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await blocking { try RawHTTPClient(port: port).request("/", host: "m").text } == "one")   // --watch none
+        kill(process.processIdentifier, SIGHUP)
+        #expect(try await waitForBody(port: port, "two") >= 0)
+        let adminLine = log.lines().first { $0.contains("admin listening on ") } ?? ""
+        let admin = String(adminLine.split(separator: " ").last ?? "")
+        let status = Process()
+        status.executableURL = try Self.binary("mirrorctl")
+        status.arguments = ["status", "--admin", admin]
+        let output = Pipe()
+        status.standardOutput = output
+        try status.run()
+        status.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status.terminationStatus == 0)
+        #expect(text.contains("state:      LIVE"))
+        #expect(text.contains("reloads:    2 applied, 0 rejected, 0 failed"))
+        #expect(text.contains("listener:   l0 on 127.0.0.1:\(port)"))
     }
 
     @Test func validateModePrintsEnvoysLine() throws {
