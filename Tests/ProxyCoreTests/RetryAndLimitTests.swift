@@ -51,7 +51,8 @@ import Testing
             """), cds: cds)
         let port = proxy.port()
         async let first = blocking { try RawHTTPClient(port: port).request("/a", host: "m") }
-        try await Task.sleep(for: .milliseconds(100))
+        // Wait until the first request holds the only slot the breaker allows.
+        try await waitUntil { proxy.stat("cluster.origin.upstream_rq_active") == 1 }
         let second = try await blocking { try RawHTTPClient(port: port).request("/b", host: "m") }
         #expect(try await first.status == 200)
         #expect(second.status == 503)
