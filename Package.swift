@@ -76,7 +76,12 @@ let package = Package(
         .executableTarget(name: "mirrord", dependencies: ["MirrorDaemon"], swiftSettings: strictSettings),
         .executableTarget(name: "mirrorctl", dependencies: ["MirrorCLI"], swiftSettings: strictSettings),
         // Benchmark driver for scripts/bench.sh: generates large configurations and times route matching.
-        .executableTarget(name: "mirrord-bench", dependencies: ["ProxyConfig"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "mirrord-bench",
+            dependencies: ["ProxyConfig", "ProxyCore", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ProxyConfigTests",
             dependencies: ["ProxyConfig"],

@@ -5,7 +5,9 @@
 #   2. data plane, side by side with nginx and haproxy: ../shared/bench/peers.sh with mirrord as its EXTRA target
 #      (1 GiB single stream, 4 streams, wrk small requests at 64 and 256 connections, p99, peak RSS, CPU)
 #   3. memory while streaming: 4 GiB to a slow reader, 8 x 1 GiB at once (scripts/bench-memory.sh)
-# BENCH=config|peers|memory runs one part; peers.sh knobs (WRK_DURATION, BLOB_MIB, ...) pass through.
+#   4. hot reload under load: 100 and then 1,000 reloads (route, cluster, listener changes in turn) while 64
+#      keep-alive clients send requests: failed requests, visibility p50/p99, descriptors and memory
+# BENCH=config|peers|memory|reload runs one part; peers.sh knobs (WRK_DURATION, BLOB_MIB, ...) pass through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -65,4 +67,10 @@ if [ "$part" = all ] || [ "$part" = memory ]; then
   echo "## memory while streaming"
   need nginx curl
   scripts/bench-memory.sh
+fi
+
+if [ "$part" = all ] || [ "$part" = reload ]; then
+  echo "## hot reload under load"
+  "$bin/mirrord-bench" reload 100 64
+  "$bin/mirrord-bench" reload 1000 64
 fi

@@ -4,6 +4,7 @@ import ProxyConfig
 // Benchmark driver for scripts/bench.sh (not a test: figures are read by a person, as medians).
 //   mirrord-bench generate DIR CLUSTERS VHOSTS ROUTES   writes envoy.yaml, lds.yaml, cds.yaml
 //   mirrord-bench match ITERATIONS FILE...              route-matching throughput on a file's first route table
+//   mirrord-bench reload RELOADS CLIENTS                reloads under keep-alive load (see ReloadBench.swift)
 
 func generate(directory: String, clusters: Int, hosts: Int, routes: Int) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -110,7 +111,9 @@ case "generate" where arguments.count == 5:
                  routes: Int(arguments[4]) ?? 10)
 case "match" where arguments.count >= 3:
     match(iterations: Int(arguments[1]) ?? 1_000_000, files: Array(arguments.dropFirst(2)))
+case "reload" where arguments.count == 3:
+    try await ReloadBench.run(reloads: Int(arguments[1]) ?? 100, clients: Int(arguments[2]) ?? 64)
 default:
-    print("usage: mirrord-bench generate DIR CLUSTERS VHOSTS ROUTES | match ITERATIONS FILE...")
+    print("usage: mirrord-bench generate DIR CLUSTERS VHOSTS ROUTES | match ITERATIONS FILE... | reload RELOADS CLIENTS")
     exit(2)
 }

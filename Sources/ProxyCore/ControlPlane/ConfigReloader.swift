@@ -106,13 +106,19 @@ public final class ConfigReloader: Sendable {
         }
     }
 
+    /// Reads each LDS/CDS file once and decodes and hashes those same bytes: a file renamed between a decode
+    /// and a separate hash read would otherwise be recorded as applied without being applied.
     private func read() -> (ConfigSet, UInt64) {
-        let set = ConfigLoader.load(paths: [self.bootstrapPath], from: self.files)
+        let paths = self.watchedPaths().files
+        var snapshot: [String: Result<[UInt8], any Error>] = [:]
         var hash = FNV1a()
-        for path in [set.ldsPath, set.cdsPath].compactMap({ $0 }) {
+        for path in paths {
+            let bytes = Result { try self.files.read(path) }
+            snapshot[path] = bytes
             hash.add(Array(path.utf8))
-            hash.add((try? self.files.read(path)) ?? [0xFF, 0xFE])
+            hash.add((try? bytes.get()) ?? [0xFF, 0xFE])
         }
+        let set = ConfigLoader.load(paths: [self.bootstrapPath], from: PinnedFileSource(pinned: snapshot, underlying: self.files))
         return (set, hash.value)
     }
 
@@ -162,5 +168,16 @@ struct FNV1a {
             self.value ^= UInt64(byte)
             self.value = self.value &* 0x100_0000_01b3
         }
+    }
+}
+
+/// Serves the bytes already read for some paths, and the underlying source for the rest.
+struct PinnedFileSource: ConfigFileSource {
+    let pinned: [String: Result<[UInt8], any Error>]
+    let underlying: any ConfigFileSource
+
+    func read(_ path: String) throws -> [UInt8] {
+        if let bytes = self.pinned[path] { return try bytes.get() }
+        return try self.underlying.read(path)
     }
 }

@@ -53,6 +53,8 @@ public final class ChainRuntime: Sendable {
     private let state: Mutex<RoutingState>
     /// Set while the listener drains: responses then carry `Connection: close`.
     let draining = Atomic<Bool>(false)
+    /// The downstream connections served by this chain (a replaced chain keeps its own until they end).
+    let connections = ConnectionTracker()
 
     public init(_ state: RoutingState) { self.state = Mutex(state) }
 
@@ -60,4 +62,23 @@ public final class ChainRuntime: Sendable {
     public var isDraining: Bool { self.draining.load(ordering: .relaxed) }
     public func startDraining() { self.draining.store(true, ordering: .relaxed) }
     public func replace(with state: RoutingState) { self.state.withLock { $0 = state } }
+}
+
+/// What a listening socket hands new connections to. A listener change that keeps the address swaps the
+/// chain here: new connections get the new one, existing ones finish on the old one, and the socket (with
+/// its accept queue) is never closed, so no connection is refused or reset.
+public final class ListenerSlot: Sendable {
+    private let chain: Mutex<ChainRuntime>
+
+    public init(_ chain: ChainRuntime) { self.chain = Mutex(chain) }
+
+    public var current: ChainRuntime { self.chain.withLock { $0 } }
+
+    /// Installs `next`; returns the chain it replaced.
+    public func swap(_ next: ChainRuntime) -> ChainRuntime {
+        self.chain.withLock { current in
+            defer { current = next }
+            return current
+        }
+    }
 }

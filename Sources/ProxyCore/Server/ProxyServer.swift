@@ -31,12 +31,13 @@ public final class ProxyServer: Sendable {
         var snapshot: ConfigSnapshot?
     }
 
-    /// A listening socket, the filter-chain runtime behind it, and its open connections.
+    /// A listening socket and the slot holding the chain runtime new connections get.
     struct BoundListener: Sendable {
         let config: Listener
         let channel: any Channel
-        let chain: ChainRuntime
-        let connections: ConnectionTracker
+        let slot: ListenerSlot
+
+        var chain: ChainRuntime { self.slot.current }
     }
 
     /// What one apply did, for logs and stats.
@@ -97,11 +98,17 @@ public final class ProxyServer: Sendable {
         report.clustersRemoved = retiredClusters.map(\.config.name).filter { clusters.clusters[$0] == nil }.sorted()
         let newTasks = await self.startDNS(for: fresh)
 
-        // Bind what needs a socket before anything else changes.
+        // Bind what needs a socket before anything else changes: new listeners, and listeners whose address
+        // changed. Any other change keeps the socket and swaps the chain behind it.
         var bound: [String: BoundListener] = [:]
+        var chains: [String: ChainRuntime] = [:]
         do {
             for listener in snapshot.listeners {
-                if let existing = previousListeners[listener.name], existing.config.withoutRoutes == listener.withoutRoutes {
+                if let existing = previousListeners[listener.name], existing.config.address == listener.address {
+                    if existing.config.withoutRoutes != listener.withoutRoutes {
+                        chains[listener.name] = ChainRuntime(try Self.routingState(for: listener, clusters: clusters,
+                                                                                   stats: self.stats, writers: self.accessLogs))
+                    }
                     continue
                 }
                 bound[listener.name] = try await self.bind(listener, clusters: clusters)
@@ -114,6 +121,7 @@ public final class ProxyServer: Sendable {
 
         // Commit.
         var retiredListeners: [BoundListener] = []
+        var retiredChains: [ChainRuntime] = []
         var listeners: [String: BoundListener] = [:]
         for listener in snapshot.listeners {
             if let replacement = bound[listener.name] {
@@ -125,12 +133,17 @@ public final class ProxyServer: Sendable {
                     report.listenersAdded.append(listener.name)
                 }
             } else if let existing = previousListeners[listener.name] {
-                // Same sockets; the routes (and the clusters they point at) are swapped in place.
-                if existing.config != listener { report.listenersRouteOnly.append(listener.name) }
-                existing.chain.replace(with: try Self.routingState(for: listener, clusters: clusters, stats: self.stats,
-                                                                   writers: self.accessLogs))
-                listeners[listener.name] = BoundListener(config: listener, channel: existing.channel, chain: existing.chain,
-                                                         connections: existing.connections)
+                if let chain = chains[listener.name] {
+                    // Same socket, new chain: new connections get it, existing ones drain on the old one.
+                    retiredChains.append(existing.slot.swap(chain))
+                    report.listenersModified.append(listener.name)
+                } else {
+                    // Same socket and chain; the routes (and the clusters they point at) are swapped in place.
+                    if existing.config != listener { report.listenersRouteOnly.append(listener.name) }
+                    existing.chain.replace(with: try Self.routingState(for: listener, clusters: clusters, stats: self.stats,
+                                                                       writers: self.accessLogs))
+                }
+                listeners[listener.name] = BoundListener(config: listener, channel: existing.channel, slot: existing.slot)
             }
         }
         for (name, old) in previousListeners where listeners[name] == nil {
@@ -149,6 +162,7 @@ public final class ProxyServer: Sendable {
         for task in retiredTasks { task.cancel() }
         for cluster in retiredClusters { cluster.retire() }
         for listener in retiredListeners { self.drain(listener) }
+        for chain in retiredChains { self.drain(chain) }
         self.count(report)
         return report
     }
@@ -166,21 +180,28 @@ public final class ProxyServer: Sendable {
         self.stats.gauge("cluster_manager.active_clusters").set(clusters)
     }
 
-    /// Stops accepting on a replaced or removed listener; its connections finish what they are doing
-    /// (`Connection: close` on the next response, idle ones closed now) and are closed at the drain time.
+    /// Stops accepting on a removed listener (or one that moved address) and drains its chain.
     private func drain(_ listener: BoundListener) {
-        listener.chain.startDraining()
+        let chain = listener.chain
+        Task { try? await listener.channel.close() }
+        self.drain(chain)
+    }
+
+    /// Lets a retired chain's connections finish: each gets `Connection: close` on its next response (HTTP/1),
+    /// so clients reconnect to the new chain; whatever is still open at the drain time is closed. Idle
+    /// keep-alive connections are not cut early: a request racing the close would see a reset, which Envoy's
+    /// drain also avoids.
+    private func drain(_ chain: ChainRuntime) {
+        chain.startDraining()
         let drainTime = self.drainTime
         let draining = self.stats.gauge("listener_manager.total_listeners_draining")
         draining.increment()
         Task {
-            try? await listener.channel.close()
-            listener.connections.closeIdle()
             let deadline = ContinuousClock.now + drainTime
-            while ContinuousClock.now < deadline, !listener.connections.isEmpty {
+            while ContinuousClock.now < deadline, !chain.connections.isEmpty {
                 try? await Task.sleep(for: .milliseconds(20))
             }
-            listener.connections.closeAll()
+            chain.connections.closeAll()
             draining.decrement()
         }
     }
@@ -239,10 +260,8 @@ public final class ProxyServer: Sendable {
     }
 
     func bind(_ listener: Listener, clusters: ClusterManager) async throws -> BoundListener {
-        let chain = ChainRuntime(try Self.routingState(for: listener, clusters: clusters, stats: self.stats,
-                                                       writers: self.accessLogs))
-        let manager = chain.current.manager
-        let connections = ConnectionTracker()
+        let slot = ListenerSlot(ChainRuntime(try Self.routingState(for: listener, clusters: clusters, stats: self.stats,
+                                                                    writers: self.accessLogs)))
         let bufferLimit = listener.perConnectionBufferLimitBytes
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
@@ -253,8 +272,10 @@ public final class ProxyServer: Sendable {
             .childChannelOption(.writeBufferWaterMark, value: .init(low: bufferLimit / 2, high: bufferLimit))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    connections.add(channel)
-                    switch manager.codecType {
+                    // The chain current when the connection arrives serves it for its whole life.
+                    let chain = slot.current
+                    chain.connections.add(channel)
+                    switch chain.current.manager.codecType {
                     case .HTTP1, .HTTP3:
                         try Self.configureHTTP1(channel, chain: chain)
                     case .HTTP2:
@@ -268,7 +289,7 @@ public final class ProxyServer: Sendable {
             }
         let channel = try await bootstrap.bind(host: listener.address.address, port: listener.address.portValue).get()
         self.logger.debug("listener \(listener.name) listening on \(channel.localAddress.map(\.hostPort) ?? "?")")
-        return BoundListener(config: listener, channel: channel, chain: chain, connections: connections)
+        return BoundListener(config: listener, channel: channel, slot: slot)
     }
 
     static func configureHTTP1(_ channel: any Channel, chain: ChainRuntime) throws {
@@ -334,13 +355,13 @@ public final class ProxyServer: Sendable {
         for listener in listeners {
             listener.chain.startDraining()
             try? await listener.channel.close()
-            listener.connections.closeIdle()
+            listener.chain.connections.closeIdle()
         }
         let deadline = ContinuousClock.now + drainTime
-        while ContinuousClock.now < deadline, listeners.contains(where: { !$0.connections.isEmpty }) {
+        while ContinuousClock.now < deadline, listeners.contains(where: { !$0.chain.connections.isEmpty }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        for listener in listeners { listener.connections.closeAll() }
+        for listener in listeners { listener.chain.connections.closeAll() }
         for task in tasks { task.cancel() }
         clusters?.closeIdleConnections()
         self.accessLogs.flushAll()
