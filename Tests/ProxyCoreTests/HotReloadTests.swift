@@ -1,6 +1,8 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import ProxyConfig
 import Synchronization
 import Testing
 @testable import ProxyCore
@@ -135,6 +137,42 @@ import Testing
         try await waitUntil { harness.stat("listener_manager.listener_removed") == 1 }
         try await Task.sleep(for: .milliseconds(100))
         #expect(throws: (any Error).self) { _ = try RawHTTPClient(port: port).request("/", host: "m") }
+        await harness.stop()
+        await origin.stop()
+    }
+
+    @Test func aChangedClusterReplacesItsPoolAndAPortInUseRejectsTheUpdate() async throws {
+        let origin = TestOrigin(group: ProxyHarness.group) { _ in .respond(.ok, [], "origin") }
+        try await origin.start()
+        let routed = { (port: Int) in
+            listenerYAML("""
+                - name: all
+                  domains: ["*"]
+                  routes:
+                  - match: {prefix: "/"}
+                    route: {cluster: origin}
+                """).replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
+        }
+        let harness = try await ReloadHarness(lds: routed, cds: clustersYAML([("origin", origin.port)]))
+        let port = harness.port()
+        #expect(try await blocking { try RawHTTPClient(port: port).request("/", host: "m").text } == "origin")
+        try harness.write("cds.yaml", clustersYAML([("origin", origin.port)]).replacingOccurrences(of: "connect_timeout: 1s",
+                                                                                                   with: "connect_timeout: 2s"))
+        try await waitUntil { harness.stat("cluster_manager.cluster_modified") == 1 }
+        #expect(harness.stat("cluster_manager.cluster_modified") == 1)
+        #expect(try await blocking { try RawHTTPClient(port: port).request("/", host: "m").text } == "origin")
+        #expect(harness.server.activeClusters().first?.config.connectTimeout == .seconds(2))
+        // A second listener on a port another socket holds: the bind fails and the whole update is rejected.
+        let blocker = try await ServerBootstrap(group: ProxyHarness.group).bind(host: "127.0.0.1", port: 0).get()
+        let taken = blocker.localAddress?.port ?? 0
+        let second = directListener("second", name: "l1", port: taken, statPrefix: "second").split(separator: "\n").dropFirst()
+        try harness.write("lds.yaml", routed(port) + "\n" + second.joined(separator: "\n"))
+        try await waitUntil { harness.stat("listener_manager.lds.update_rejected") == 1 }
+        #expect(harness.stat("listener_manager.lds.update_rejected") == 1)
+        #expect(harness.reloader.errorState?.details.first?.contains("ddress already in use") == true)
+        #expect(harness.server.activeListeners().map(\.name) == ["l0"])
+        #expect(try await blocking { try RawHTTPClient(port: port).request("/", host: "m").text } == "origin")
+        try await blocker.close()
         await harness.stop()
         await origin.stop()
     }

@@ -459,9 +459,9 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is DrainEvent {
-            // Envoy closes HTTP/1 connections as their requests complete; an idle one can go now.
-            if case .idle = self.state { context.close(promise: nil) }
+        if let drain = event as? DrainEvent {
+            // At shutdown an idle HTTP/1 connection can go now; a busy one closes after its response.
+            if drain.closeIdle, !self.http2, case .idle = self.state, self.queued.isEmpty { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)

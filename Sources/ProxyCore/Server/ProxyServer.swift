@@ -193,6 +193,7 @@ public final class ProxyServer: Sendable {
     /// drain also avoids.
     private func drain(_ chain: ChainRuntime) {
         chain.startDraining()
+        chain.connections.notifyDrain(closeIdle: false)
         let drainTime = self.drainTime
         let draining = self.stats.gauge("listener_manager.total_listeners_draining")
         draining.increment()
@@ -298,8 +299,10 @@ public final class ProxyServer: Sendable {
         try channel.pipeline.syncOperations.addHandler(DownstreamHandler(chain: chain))
     }
 
-    /// HTTP/2: each stream gets its own `DownstreamHandler` behind NIO's HTTP/2 ↔ HTTP/1 message codec.
+    /// HTTP/2: each stream gets its own `DownstreamHandler` behind NIO's HTTP/2 ↔ HTTP/1 message codec,
+    /// and the connection answers a drain with GOAWAY.
     static func configureHTTP2(_ channel: any Channel, chain: ChainRuntime) throws {
+        defer { try? channel.pipeline.syncOperations.addHandler(HTTP2GoAwayOnDrain()) }
         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
         ) { stream in
@@ -355,7 +358,7 @@ public final class ProxyServer: Sendable {
         for listener in listeners {
             listener.chain.startDraining()
             try? await listener.channel.close()
-            listener.chain.connections.closeIdle()
+            listener.chain.connections.notifyDrain(closeIdle: true)
         }
         let deadline = ContinuousClock.now + drainTime
         while ContinuousClock.now < deadline, listeners.contains(where: { !$0.chain.connections.isEmpty }) {
@@ -391,10 +394,11 @@ final class ConnectionTracker: Sendable {
     var isEmpty: Bool { self.channels.withLock { $0.isEmpty } }
     var count: Int { self.channels.withLock { $0.count } }
 
-    /// Asks each connection to close once it has no request in flight.
-    func closeIdle() {
+    /// Tells each connection it is draining: HTTP/2 connections send GOAWAY, and with `closeIdle` idle
+    /// HTTP/1 connections close now (busy ones after their response, which carries `Connection: close`).
+    func notifyDrain(closeIdle: Bool) {
         for channel in self.channels.withLock({ Array($0.values) }) {
-            channel.pipeline.fireUserInboundEventTriggered(DrainEvent())
+            channel.pipeline.fireUserInboundEventTriggered(DrainEvent(closeIdle: closeIdle))
         }
     }
 
@@ -412,4 +416,7 @@ extension NIOCore.SocketAddress {
 }
 
 /// Sent to every connection of a draining listener: close now if idle, else after the current response.
-struct DrainEvent: Sendable {}
+struct DrainEvent: Sendable {
+    /// Close idle HTTP/1 connections now (shutdown); a reload's drain leaves them to their next response.
+    var closeIdle: Bool
+}
