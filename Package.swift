@@ -1,10 +1,11 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-/// Upcoming features every target builds with: existentials spelled `any`, imports visible only where written.
+/// Upcoming features every target builds with: existentials spelled `any`.
+/// (MemberImportVisibility is left off: with C modules such as NIO's CNIOLinux it attributes `sockaddr_in`'s
+/// members to whichever module the importer met first, so a clean build failed where an incremental one passed.)
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 let package = Package(

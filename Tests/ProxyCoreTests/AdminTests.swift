@@ -52,6 +52,9 @@ import Testing
         let clusters = try await get("/clusters").text
         #expect(clusters.contains("origin::default_priority::max_connections::1024\n"))
         #expect(clusters.contains("origin::127.0.0.1:\(origin.port)::rq_active::0\n"))
+        #expect(clusters.contains("origin::127.0.0.1:\(origin.port)::rq_total::1\n"))
+        #expect(clusters.contains("origin::127.0.0.1:\(origin.port)::rq_success::1\n"))
+        #expect(clusters.contains("origin::127.0.0.1:\(origin.port)::cx_total::1\n"))
 
         // A rejected reload shows in /config_dump's error_state, next to the configuration still active.
         try harness.write("lds.yaml", "resources: [{\"@type\": type.googleapis.com/envoy.config.listener.v3.Listener, name: x, adress: {}}]\n")

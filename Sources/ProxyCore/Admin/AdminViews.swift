@@ -83,8 +83,8 @@ enum AdminViews {
             lines.append("\(name)::added_via_api::true")
             for host in cluster.endpoints {
                 let key = "\(name)::\(host)"
-                lines += ["\(key)::rq_active::\(cluster.activeRequests(on: host))",
-                          "\(key)::hostname::\(host.hostname ?? "")",
+                lines += cluster.hostStats(host).map { "\(key)::\($0.0)::\($0.1)" }
+                lines += ["\(key)::hostname::\(host.hostname ?? "")",
                           "\(key)::health_flags::healthy", "\(key)::weight::1"]
             }
         }
@@ -98,8 +98,9 @@ enum AdminViews {
                          .object(["address": .object(["socket_address": .object([
                              "address": .string(host.host), "port_value": .number(Double(host.port))])]),
                                   "hostname": .string(host.hostname ?? ""),
-                                  "stats": .list([.object(["name": .string("rq_active"),
-                                                           "value": .number(Double(cluster.activeRequests(on: host)))])]),
+                                  "stats": .list(cluster.hostStats(host).map { stat in
+                                      .object(["name": .string(stat.0), "value": .number(Double(stat.1))])
+                                  }),
                                   "health_status": .object(["eds_health_status": .string("HEALTHY")])])
                      })])
         })]))

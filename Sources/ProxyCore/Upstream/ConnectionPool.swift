@@ -84,13 +84,17 @@ final class ConnectionPool: @unchecked Sendable {
                 return self.eventLoop.makeFailedFuture(UpstreamError.connectTimeout)
             }
             cluster.stats.connectFailures.increment()
+            cluster.countHost(endpoint, "cx_connect_fail")
             return self.eventLoop.makeFailedFuture(UpstreamError.connectFailure("\(error)"))
         }.flatMapThrowing { channel in
             let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
             cluster.stats.connectionsActive.increment()
+            cluster.countHost(endpoint, "cx_total")
+            cluster.countHost(endpoint, "cx_active")
             handler.onClose = {
                 cluster.openConnections.subtract(1, ordering: .relaxed)
                 cluster.stats.connectionsActive.decrement()
+                cluster.countHost(endpoint, "cx_active", by: -1)
             }
             return UpstreamConnection(channel: channel, handler: handler, endpoint: endpoint)
         }

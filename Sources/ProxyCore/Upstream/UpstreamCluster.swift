@@ -33,6 +33,20 @@ public final class UpstreamCluster: Sendable {
     private let roundRobin = Atomic<Int>(0)
     /// Requests in flight per host, for LEAST_REQUEST.
     private let activePerHost = Mutex<[UpstreamEndpoint: Int]>([:])
+    /// Envoy's per-host counters for `/clusters`: cx_active, cx_total, cx_connect_fail, rq_total, rq_success, rq_error.
+    private let hostCounters = Mutex<[UpstreamEndpoint: [String: Int]]>([:])
+
+    func countHost(_ endpoint: UpstreamEndpoint, _ counter: String, by amount: Int = 1) {
+        self.hostCounters.withLock { $0[endpoint, default: [:]][counter, default: 0] += amount }
+    }
+
+    /// The per-host counters, in Envoy's `/clusters` order.
+    public func hostStats(_ endpoint: UpstreamEndpoint) -> [(String, Int)] {
+        let counters = self.hostCounters.withLock { $0[endpoint] ?? [:] }
+        return ["cx_active", "cx_connect_fail", "cx_total", "rq_active", "rq_error", "rq_success", "rq_timeout", "rq_total"].map {
+            ($0, $0 == "rq_active" ? self.activeRequests(on: endpoint) : counters[$0] ?? 0)
+        }
+    }
     let activeRequests = Atomic<Int>(0)
     /// Keep-alive pools, one per event loop.
     private let pools = Mutex<[ObjectIdentifier: ConnectionPool]>([:])
@@ -82,6 +96,7 @@ public final class UpstreamCluster: Sendable {
     }
 
     func hostStarted(_ endpoint: UpstreamEndpoint) {
+        self.countHost(endpoint, "rq_total")
         self.activePerHost.withLock { $0[endpoint, default: 0] += 1 }
     }
 
