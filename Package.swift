@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
@@ -49,8 +50,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // OCI distribution grammar and (later) the registry filter; the proxy never depends on it.
-        .target(name: "RegistryMirror", swiftSettings: strictSettings),
+        // The registry mirror: OCI grammar, the verified blob store (the registry filter follows); the proxy never
+        // depends on it. swift-crypto for SHA-256 (a second BoringSSL copy; hand-rolled hashing is not an option).
+        .target(
+            name: "RegistryMirror",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         // `mirrorctl` as a library so tests run its commands in process.
         .target(
             name: "MirrorCLI",
@@ -103,7 +109,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "RegistryMirrorTests", dependencies: ["RegistryMirror"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RegistryMirrorTests",
+            dependencies: ["RegistryMirror", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "MirrorCLITests",
             dependencies: [

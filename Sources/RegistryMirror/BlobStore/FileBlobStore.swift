@@ -1,0 +1,138 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Content-addressed blobs on the local filesystem: `<root>/blobs/sha256/<ab>/<hex>`.
+///
+/// A blob is written to `<root>/tmp/` while it arrives, hashed as it is written, and renamed into place only
+/// when its sha256 and size match: a file under `blobs/` is always complete and correct, so a crash or
+/// `kill -9` can only leave temporary files, which `init` sweeps. One fill per digest runs at a time however
+/// many readers ask; readers of a blob being filled read the temporary file from its first byte as it grows.
+public final class FileBlobStore: Sendable {
+    public let root: URL
+    let fills = InflightFills()
+
+    public enum StoreError: Error, Sendable, Equatable {
+        case digestMismatch(expected: String, actual: String)
+        case sizeMismatch(expected: Int, actual: Int)
+        case unsupportedAlgorithm(String)
+        case io(String)
+    }
+
+    /// What a finished blob is: where it lives and how long it is.
+    public struct BlobInfo: Sendable, Equatable {
+        public var digest: Digest
+        public var path: String
+        public var size: Int
+    }
+
+    public init(root: URL) throws {
+        self.root = root
+        for directory in ["blobs/sha256", "tmp"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
+        }
+        self.sweep()
+    }
+
+    /// Removes what an interrupted fill left behind; only complete, verified blobs live outside `tmp/`.
+    func sweep() {
+        let temporary = self.root.appendingPathComponent("tmp")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] {
+            try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
+        }
+    }
+
+    /// The only way a path is made from a digest: from a parsed `Digest`, never from request text.
+    public func path(for digest: Digest) -> String {
+        let hex = digest.hex
+        return self.root.appendingPathComponent("blobs/sha256/\(hex.prefix(2))/\(hex)").path
+    }
+
+    /// The blob when it is complete in the store.
+    public func lookup(_ digest: Digest) -> BlobInfo? {
+        let path = self.path(for: digest)
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return BlobInfo(digest: digest, path: path, size: Int(info.st_size))
+    }
+
+    /// Stores `digest` from `body` unless it is already stored or being stored, and returns the fill every
+    /// caller shares. The fill runs in its own task: a caller that goes away does not stop it.
+    public func fill<Body: AsyncSequence & Sendable>(_ digest: Digest, expectedSize: Int?, body: Body) async -> BlobFill
+    where Body.Element == [UInt8] {
+        if let info = self.lookup(digest) { return BlobFill(completed: info) }
+        return await self.fills.fill(for: digest) { fill in
+            Task {
+                do {
+                    let info = try await self.write(digest, expectedSize: expectedSize, body: body, progress: fill)
+                    fill.finish(.success(info))
+                } catch {
+                    fill.finish(.failure(error))
+                }
+                await self.fills.remove(digest)
+            }
+        }
+    }
+
+    private func write<Body: AsyncSequence>(_ digest: Digest, expectedSize: Int?, body: Body, progress: BlobFill) async throws
+    -> BlobInfo where Body.Element == [UInt8] {
+        guard digest.algorithm == .sha256 else { throw StoreError.unsupportedAlgorithm(digest.algorithm.rawValue) }
+        let temporary = self.root.appendingPathComponent("tmp/\(digest.hex).\(UUID().uuidString)").path
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StoreError.io("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        progress.started(at: temporary)
+        var hasher = SHA256()
+        var written = 0
+        do {
+            for try await chunk in body {
+                try chunk.withUnsafeBytes { bytes in
+                    var offset = 0
+                    while offset < bytes.count {
+                        let count = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                        guard count > 0 else { throw StoreError.io("write failed: \(String(cString: strerror(errno)))") }
+                        offset += count
+                    }
+                }
+                hasher.update(data: chunk)
+                written += chunk.count
+                progress.advanced(to: written)
+                if let expectedSize, written > expectedSize { throw StoreError.sizeMismatch(expected: expectedSize, actual: written) }
+            }
+            let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            guard actual == digest.hex else { throw StoreError.digestMismatch(expected: digest.hex, actual: actual) }
+            if let expectedSize, written != expectedSize { throw StoreError.sizeMismatch(expected: expectedSize, actual: written) }
+            guard fsync(fd) == 0 else { throw StoreError.io("fsync failed") }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        let final = self.path(for: digest)
+        try FileManager.default.createDirectory(atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard rename(temporary, final) == 0 else {
+            unlink(temporary)
+            throw StoreError.io("cannot move the blob into place: \(String(cString: strerror(errno)))")
+        }
+        return BlobInfo(digest: digest, path: final, size: written)
+    }
+}
+
+/// One digest's fills in progress, so concurrent requests for a blob share one upstream fetch.
+actor InflightFills {
+    private var fills: [Digest: BlobFill] = [:]
+
+    func fill(for digest: Digest, start: (BlobFill) -> Void) -> BlobFill {
+        if let existing = self.fills[digest] { return existing }
+        let fill = BlobFill()
+        self.fills[digest] = fill
+        start(fill)
+        return fill
+    }
+
+    func remove(_ digest: Digest) { self.fills[digest] = nil }
+
+    var count: Int { self.fills.count }
+}
