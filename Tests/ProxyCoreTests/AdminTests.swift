@@ -10,15 +10,7 @@ import Testing
     @Test func adminAnswersWithEnvoysPathsAndShapes() async throws {
         let origin = TestOrigin(group: ProxyHarness.group) { _ in .respond(.ok, [], "ok") }
         try await origin.start()
-        let routed = { (port: Int) in
-            listenerYAML("""
-                - name: all
-                  domains: ["*"]
-                  routes:
-                  - match: {prefix: "/"}
-                    route: {cluster: origin}
-                """).replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
-        }
+        let routed = { (port: Int) in routedListener(port: port) }
         let harness = try await ReloadHarness(lds: routed, cds: clustersYAML([("origin", origin.port)]))
         let admin = AdminServer(server: harness.server, reloader: harness.reloader, node: nil,
                                 hooks: .init(quit: {}, setLogLevel: { _ in true }))

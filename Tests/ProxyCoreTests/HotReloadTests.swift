@@ -99,16 +99,7 @@ import Testing
         let harness = try await ReloadHarness(lds: { directListener("one", port: $0) }, cds: Self.cds)
         let port = harness.port()
         // Add a cluster and route to it, in one reload of both files.
-        let routed = { (prefix: String) in
-            listenerYAML("""
-                - name: all
-                  domains: ["*"]
-                  routes:
-                  - match: {prefix: "/"}
-                    route: {cluster: origin}
-                """).replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
-                .replacingOccurrences(of: "stat_prefix: ingress", with: "stat_prefix: \(prefix)")
-        }
+        let routed = { (prefix: String) in routedListener(port: port, statPrefix: prefix) }
         try harness.write("cds.yaml", clustersYAML([("origin", origin.port)]))
         try harness.write("lds.yaml", routed("ingress"))
         #expect(try await waitForBody(port: port, "origin") >= 0)
@@ -144,15 +135,7 @@ import Testing
     @Test func aChangedClusterReplacesItsPoolAndAPortInUseRejectsTheUpdate() async throws {
         let origin = TestOrigin(group: ProxyHarness.group) { _ in .respond(.ok, [], "origin") }
         try await origin.start()
-        let routed = { (port: Int) in
-            listenerYAML("""
-                - name: all
-                  domains: ["*"]
-                  routes:
-                  - match: {prefix: "/"}
-                    route: {cluster: origin}
-                """).replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
-        }
+        let routed = { (port: Int) in routedListener(port: port) }
         let harness = try await ReloadHarness(lds: routed, cds: clustersYAML([("origin", origin.port)]))
         let port = harness.port()
         #expect(try await blocking { try RawHTTPClient(port: port).request("/", host: "m").text } == "origin")

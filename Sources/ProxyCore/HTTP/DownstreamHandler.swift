@@ -14,19 +14,19 @@ final class DownstreamHandler: ChannelDuplexHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
+    enum State {
         case idle
         /// Answered locally; the rest of the request body is read and dropped.
         case discarding(keepAlive: Bool)
         case proxying(Exchange)
     }
 
-    private let chain: ChainRuntime
-    private var state = State.idle
-    private var context: ChannelHandlerContext?
-    private var pendingRead = false
-    private var remoteAddress: String?
-    private var random = FastRandom()
+    let chain: ChainRuntime
+    var state = State.idle
+    var context: ChannelHandlerContext?
+    var pendingRead = false
+    var remoteAddress: String?
+    var random = FastRandom()
     /// Pools of this connection's event loop, by cluster, so a request takes no lock to find its pool.
     private var pools: [ObjectIdentifier: ConnectionPool] = [:]
     /// Parts of pipelined requests waiting for the current exchange to end.
@@ -35,7 +35,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private var drainingQueue = false
 
     /// True on an HTTP/2 stream: no connection-level headers, and the stream, not the connection, ends.
-    private let http2: Bool
+    let http2: Bool
 
     init(chain: ChainRuntime, http2: Bool = false) {
         self.chain = chain
@@ -84,7 +84,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     /// Starts queued pipelined requests once the connection is free again.
-    private func drainQueue(context: ChannelHandlerContext) {
+    func drainQueue(context: ChannelHandlerContext) {
         guard !self.drainingQueue else { return }
         self.drainingQueue = true
         defer { self.drainingQueue = false }
@@ -220,7 +220,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
 
     // MARK: Upstream connection
 
-    private func connect(_ exchange: Exchange, context: ChannelHandlerContext) {
+    func connect(_ exchange: Exchange, context: ChannelHandlerContext) {
         if let previous = exchange.endpoint {
             exchange.cluster.hostFinished(previous)
             exchange.endpoint = nil
@@ -263,7 +263,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         }
     }
 
-    private func attach(_ connection: UpstreamConnection, to exchange: Exchange, context: ChannelHandlerContext) {
+    func attach(_ connection: UpstreamConnection, to exchange: Exchange, context: ChannelHandlerContext) {
         exchange.connection = connection
         connection.handler.receiver = self
         exchange.upstreamStarted = .now()
@@ -278,7 +278,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
 
     // MARK: Finishing
 
-    private func finish(_ exchange: Exchange, context: ChannelHandlerContext) {
+    func finish(_ exchange: Exchange, context: ChannelHandlerContext) {
         exchange.cancelTimers()
         if let connection = exchange.connection {
             connection.handler.receiver = nil
@@ -296,7 +296,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         }
     }
 
-    private func failBeforeResponse(_ exchange: Exchange, reply: LocalReply, context: ChannelHandlerContext) {
+    func failBeforeResponse(_ exchange: Exchange, reply: LocalReply, context: ChannelHandlerContext) {
         exchange.cancelTimers()
         if let connection = exchange.connection {
             connection.handler.receiver = nil
@@ -314,7 +314,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     /// After the response started, an upstream failure can only be signalled by cutting the downstream connection.
-    private func abortAfterResponseStarted(_ exchange: Exchange, flag: String, context: ChannelHandlerContext) {
+    func abortAfterResponseStarted(_ exchange: Exchange, flag: String, context: ChannelHandlerContext) {
         exchange.cancelTimers()
         if let connection = exchange.connection {
             connection.handler.receiver = nil
@@ -327,81 +327,6 @@ final class DownstreamHandler: ChannelDuplexHandler {
         self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
         self.state = .idle
         context.close(promise: nil)
-    }
-
-    private func localReply(_ reply: LocalReply, state: RoutingState, log: AccessLogEntry, keepAlive: Bool,
-                            requestEnded: Bool = false, context: ChannelHandlerContext,
-                            mutations: [HeaderMutations] = []) {
-        var headers = HTTPHeaders()
-        var body = context.channel.allocator.buffer(capacity: reply.body.utf8.count)
-        body.writeString(reply.body)
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        if !reply.body.isEmpty { headers.add(name: "content-type", value: "text/plain") }
-        for (name, value) in reply.extraHeaders { headers.add(name: name, value: value) }
-        HeaderRules.applyLevels(mutations, mostSpecificWins: state.manager.routeConfig.mostSpecificHeaderMutationsWins,
-                                to: &headers)
-        Exchange.applyServerHeader(state.manager, to: &headers)
-        let close = !self.http2 && (!keepAlive || self.chain.isDraining)
-        if close { headers.add(name: "connection", value: "close") }
-        state.stats.recordResponse(status: Int(reply.status.code))
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))),
-                      promise: nil)
-        if body.readableBytes > 0 { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
-        var entry = log
-        entry.responseFlags = reply.flag
-        entry.bytesSent = body.readableBytes
-        self.writeLog(entry, status: Int(reply.status.code), started: nil, state: state)
-        if requestEnded {
-            self.state = .idle
-            if close { context.close(promise: nil) }
-        } else {
-            self.state = .discarding(keepAlive: !close)
-        }
-    }
-
-    private func writeLog(_ entry: AccessLogEntry, status: Int, started: NIODeadline?, state: RoutingState) {
-        guard !state.accessLoggers.isEmpty else { return }
-        var entry = entry
-        entry.responseCode = status
-        entry.durationMilliseconds = Int(Date().timeIntervalSince(entry.startTime) * 1000)
-        for logger in state.accessLoggers { logger.log(entry) }
-    }
-
-    // MARK: Timers
-
-    private func armRouteTimeout(_ exchange: Exchange, context: ChannelHandlerContext) {
-        guard !exchange.action.timeout.isZero, !exchange.responseEnded else { return }
-        exchange.timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(exchange.action.timeout.nanoseconds)) {
-            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
-            exchange.state.stats.requestTimeouts.increment()
-            if exchange.responseHeadSent {
-                exchange.cluster.stats.requestTimeouts.increment()
-                self.abortAfterResponseStarted(exchange, flag: "UT", context: context)
-            } else {
-                self.failBeforeResponse(exchange, reply: .upstreamTimeout, context: context)
-            }
-        }
-    }
-
-    /// Route `idle_timeout`, else the connection manager's `stream_idle_timeout`: no bytes either way for that long.
-    ///
-    /// One timer per exchange: activity only moves `lastActivity`, and the timer, when it fires early, re-arms
-    /// itself for the time left. Rescheduling on every chunk would cost a heap operation per read.
-    private func armIdleTimer(_ exchange: Exchange, context: ChannelHandlerContext) {
-        let idle = exchange.action.idleTimeout ?? exchange.state.manager.streamIdleTimeout
-        guard !idle.isZero else { return }
-        let limit = TimeAmount.nanoseconds(idle.nanoseconds)
-        exchange.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.lastActivity + limit) {
-            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
-            if NIODeadline.now() < exchange.lastActivity + limit {
-                self.armIdleTimer(exchange, context: context)
-            } else if exchange.responseHeadSent {
-                self.abortAfterResponseStarted(exchange, flag: "SI", context: context)
-            } else {
-                self.failBeforeResponse(exchange, reply: .streamIdleTimeout, context: context)
-            }
-        }
     }
 
     // MARK: Backpressure
@@ -422,7 +347,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    private func resumeDownstreamReading() {
+    func resumeDownstreamReading() {
         guard self.pendingRead, let context = self.context else { return }
         self.pendingRead = false
         context.read()
@@ -465,78 +390,6 @@ final class DownstreamHandler: ChannelDuplexHandler {
             return
         }
         context.fireUserInboundEventTriggered(event)
-    }
-}
-
-extension DownstreamHandler: UpstreamResponseReceiver {
-    var downstreamIsWritable: Bool { self.context?.channel.isWritable ?? false }
-
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
-        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
-        let status = Int(head.status.code)
-        if exchange.retriesLeft > 0, exchange.retriableStatuses(status), exchange.requestEnded,
-           let replay = exchange.replayParts, let connection = exchange.connection {
-            // Nothing reached the client yet: drop this answer and its connection, and try again after a backoff.
-            exchange.retriesLeft -= 1
-            exchange.cluster.stats.retries.increment()
-            exchange.cluster.stats.recordResponse(status: status)
-            connection.handler.receiver = nil
-            connection.handler.invalidate()
-            connection.channel.close(promise: nil)
-            exchange.connection = nil
-            exchange.pendingParts = replay
-            let backoff = TimeAmount.milliseconds(Int64.random(in: 0...25, using: &self.random))
-            context.eventLoop.assumeIsolated().scheduleTask(in: backoff) {
-                guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
-                self.connect(exchange, context: context)
-            }
-            return
-        }
-        exchange.lastActivity = .now()
-        exchange.responseStatus = Int(head.status.code)
-        exchange.cluster.stats.recordResponse(status: exchange.responseStatus)
-        if let endpoint = exchange.endpoint {
-            exchange.cluster.countHost(endpoint, exchange.responseStatus >= 500 ? "rq_error" : "rq_success")
-        }
-        let draining = self.chain.isDraining
-        if draining { exchange.state.stats.drainClose.increment() }
-        exchange.responseHeadSent = true
-        exchange.state.stats.recordResponse(status: exchange.responseStatus)
-        context.write(self.wrapOutboundOut(.head(exchange.downstreamHead(head, draining: draining))), promise: nil)
-    }
-
-    func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
-        exchange.log.bytesSent += buffer.readableBytes
-        exchange.lastActivity = .now()
-        context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-    }
-
-    func upstreamReadComplete() {
-        self.context?.flush()
-    }
-
-    func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
-        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
-        exchange.responseEnded = true
-        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
-        self.finish(exchange, context: context)
-        self.drainQueue(context: context)
-    }
-
-    func upstreamFailed(_ error: any Error) {
-        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
-        exchange.connection = nil
-        if exchange.responseHeadSent {
-            self.abortAfterResponseStarted(exchange, flag: "UC", context: context)
-        } else {
-            self.failBeforeResponse(exchange, reply: LocalReply.reply(for: error), context: context)
-            self.drainQueue(context: context)
-        }
-    }
-
-    func upstreamWritabilityChanged(isWritable: Bool) {
-        if isWritable { self.resumeDownstreamReading() }
     }
 }
 

@@ -142,3 +142,15 @@ func waitForBody(port: Int, _ expected: String, path: String = "/") async throws
     }
     return -1
 }
+
+/// An LDS file whose one listener, on `port`, routes everything to the cluster `origin`.
+func routedListener(port: Int, statPrefix: String = "ingress") -> String {
+    listenerYAML("""
+        - name: all
+          domains: ["*"]
+          routes:
+          - match: {prefix: "/"}
+            route: {cluster: origin}
+        """).replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
+        .replacingOccurrences(of: "stat_prefix: ingress", with: "stat_prefix: \(statPrefix)")
+}

@@ -1,0 +1,82 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ProxyConfig
+
+/// What the downstream handler answers itself (local replies, access-log lines) and its timers.
+extension DownstreamHandler {
+    func localReply(_ reply: LocalReply, state: RoutingState, log: AccessLogEntry, keepAlive: Bool,
+                            requestEnded: Bool = false, context: ChannelHandlerContext,
+                            mutations: [HeaderMutations] = []) {
+        var headers = HTTPHeaders()
+        var body = context.channel.allocator.buffer(capacity: reply.body.utf8.count)
+        body.writeString(reply.body)
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        if !reply.body.isEmpty { headers.add(name: "content-type", value: "text/plain") }
+        for (name, value) in reply.extraHeaders { headers.add(name: name, value: value) }
+        HeaderRules.applyLevels(mutations, mostSpecificWins: state.manager.routeConfig.mostSpecificHeaderMutationsWins,
+                                to: &headers)
+        Exchange.applyServerHeader(state.manager, to: &headers)
+        let close = !self.http2 && (!keepAlive || self.chain.isDraining)
+        if close { headers.add(name: "connection", value: "close") }
+        state.stats.recordResponse(status: Int(reply.status.code))
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))),
+                      promise: nil)
+        if body.readableBytes > 0 { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        var entry = log
+        entry.responseFlags = reply.flag
+        entry.bytesSent = body.readableBytes
+        self.writeLog(entry, status: Int(reply.status.code), started: nil, state: state)
+        if requestEnded {
+            self.state = .idle
+            if close { context.close(promise: nil) }
+        } else {
+            self.state = .discarding(keepAlive: !close)
+        }
+    }
+
+    func writeLog(_ entry: AccessLogEntry, status: Int, started: NIODeadline?, state: RoutingState) {
+        guard !state.accessLoggers.isEmpty else { return }
+        var entry = entry
+        entry.responseCode = status
+        entry.durationMilliseconds = Int(Date().timeIntervalSince(entry.startTime) * 1000)
+        for logger in state.accessLoggers { logger.log(entry) }
+    }
+
+    // MARK: Timers
+
+    func armRouteTimeout(_ exchange: Exchange, context: ChannelHandlerContext) {
+        guard !exchange.action.timeout.isZero, !exchange.responseEnded else { return }
+        exchange.timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(exchange.action.timeout.nanoseconds)) {
+            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
+            exchange.state.stats.requestTimeouts.increment()
+            if exchange.responseHeadSent {
+                exchange.cluster.stats.requestTimeouts.increment()
+                self.abortAfterResponseStarted(exchange, flag: "UT", context: context)
+            } else {
+                self.failBeforeResponse(exchange, reply: .upstreamTimeout, context: context)
+            }
+        }
+    }
+
+    /// Route `idle_timeout`, else the connection manager's `stream_idle_timeout`: no bytes either way for that long.
+    ///
+    /// One timer per exchange: activity only moves `lastActivity`, and the timer, when it fires early, re-arms
+    /// itself for the time left. Rescheduling on every chunk would cost a heap operation per read.
+    func armIdleTimer(_ exchange: Exchange, context: ChannelHandlerContext) {
+        let idle = exchange.action.idleTimeout ?? exchange.state.manager.streamIdleTimeout
+        guard !idle.isZero else { return }
+        let limit = TimeAmount.nanoseconds(idle.nanoseconds)
+        exchange.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.lastActivity + limit) {
+            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
+            if NIODeadline.now() < exchange.lastActivity + limit {
+                self.armIdleTimer(exchange, context: context)
+            } else if exchange.responseHeadSent {
+                self.abortAfterResponseStarted(exchange, flag: "SI", context: context)
+            } else {
+                self.failBeforeResponse(exchange, reply: .streamIdleTimeout, context: context)
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import NIOCore
+import NIOHTTP1
+
+/// The downstream side of an exchange as the upstream connection drives it: response head, body, end,
+/// failures, and writability for backpressure.
+extension DownstreamHandler: UpstreamResponseReceiver {
+    var downstreamIsWritable: Bool { self.context?.channel.isWritable ?? false }
+
+    func upstreamResponseHead(_ head: HTTPResponseHead) {
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        let status = Int(head.status.code)
+        if exchange.retriesLeft > 0, exchange.retriableStatuses(status), exchange.requestEnded,
+           let replay = exchange.replayParts, let connection = exchange.connection {
+            // Nothing reached the client yet: drop this answer and its connection, and try again after a backoff.
+            exchange.retriesLeft -= 1
+            exchange.cluster.stats.retries.increment()
+            exchange.cluster.stats.recordResponse(status: status)
+            connection.handler.receiver = nil
+            connection.handler.invalidate()
+            connection.channel.close(promise: nil)
+            exchange.connection = nil
+            exchange.pendingParts = replay
+            let backoff = TimeAmount.milliseconds(Int64.random(in: 0...25, using: &self.random))
+            context.eventLoop.assumeIsolated().scheduleTask(in: backoff) {
+                guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
+                self.connect(exchange, context: context)
+            }
+            return
+        }
+        exchange.lastActivity = .now()
+        exchange.responseStatus = Int(head.status.code)
+        exchange.cluster.stats.recordResponse(status: exchange.responseStatus)
+        if let endpoint = exchange.endpoint {
+            exchange.cluster.countHost(endpoint, exchange.responseStatus >= 500 ? "rq_error" : "rq_success")
+        }
+        let draining = self.chain.isDraining
+        if draining { exchange.state.stats.drainClose.increment() }
+        exchange.responseHeadSent = true
+        exchange.state.stats.recordResponse(status: exchange.responseStatus)
+        context.write(self.wrapOutboundOut(.head(exchange.downstreamHead(head, draining: draining))), promise: nil)
+    }
+
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        exchange.log.bytesSent += buffer.readableBytes
+        exchange.lastActivity = .now()
+        context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    }
+
+    func upstreamReadComplete() {
+        self.context?.flush()
+    }
+
+    func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        exchange.responseEnded = true
+        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
+        self.finish(exchange, context: context)
+        self.drainQueue(context: context)
+    }
+
+    func upstreamFailed(_ error: any Error) {
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        exchange.connection = nil
+        if exchange.responseHeadSent {
+            self.abortAfterResponseStarted(exchange, flag: "UC", context: context)
+        } else {
+            self.failBeforeResponse(exchange, reply: LocalReply.reply(for: error), context: context)
+            self.drainQueue(context: context)
+        }
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { self.resumeDownstreamReading() }
+    }
+}
