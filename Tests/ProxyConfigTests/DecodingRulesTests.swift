@@ -182,4 +182,57 @@ import Testing
         #expect(compat.errors.map(\.message) == ["Didn't find a registered implementation for 'envoy.filters.http.router' with type URL: ''"])
         #expect(compat.errors.first?.location.line == 56)
     }
+
+    static func mirrorFilter(_ config: String) -> String {
+        lds(virtualHosts: """
+            - name: v
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/"}
+                route: {cluster: c}
+            """).replacingOccurrences(of: "        http_filters:\n", with: """
+                    http_filters:
+                    - name: mirrord.filters.http.registry_mirror
+                      typed_config:
+                        "@type": type.googleapis.com/mirrord.config.v1.RegistryMirror
+            \(indented(config, by: 12))
+
+            """)
+    }
+
+    @Test func theRegistryMirrorFilterDecodesWithItsOptions() throws {
+        let set = load(["lds.yaml": Self.mirrorFilter("""
+            cache: {path: /var/cache/mirrord, max_size: 50Gi}
+            allow_private_upstreams: true
+            max_requests_per_client: 32
+            client_auth: {htpasswd: {filename: /etc/mirrord/htpasswd}}
+            """), "cds.yaml": cds()])
+        #expect(set.errorMessages.isEmpty, "\(set.errorMessages)")
+        let filters = try #require(set.listeners.first?.filterChains.first?.httpConnectionManager?.httpFilters)
+        guard case .registryMirror(let mirror) = filters.first?.kind else {
+            Issue.record("expected the registry mirror filter first, got \(filters)")
+            return
+        }
+        #expect(mirror.cachePath == "/var/cache/mirrord")
+        #expect(mirror.maxCacheSize == 50 << 30)
+        #expect(mirror.allowPrivateUpstreams)
+        #expect(mirror.maxRequestsPerClient == 32)
+        #expect(mirror.htpasswd == .filename("/etc/mirrord/htpasswd"))
+        #expect(filters.last?.kind == .router)
+    }
+
+    @Test func registryMirrorFilterMistakesAreReported() {
+        let relative = load(["lds.yaml": Self.mirrorFilter("cache: {path: cache, max_size: lots}"), "cds.yaml": cds()])
+        #expect(relative.errorMessages.contains("the cache path must be absolute"))
+        let size = load(["lds.yaml": Self.mirrorFilter("cache: {path: /c, max_size: 5 parsecs}"), "cds.yaml": cds()])
+        #expect(size.errorMessages.contains { $0.hasPrefix("invalid size '5 parsecs'") })
+        let missing = load(["lds.yaml": Self.mirrorFilter("allow_private_upstreams: true"), "cds.yaml": cds()])
+        #expect(missing.errorMessages.contains("missing required field 'cache'"))
+        let crossed = load(["lds.yaml": Self.mirrorFilter("cache: {path: /c}\nsuppress_envoy_headers: true"), "cds.yaml": cds()])
+        #expect(crossed.errorMessages.contains("unknown field 'suppress_envoy_headers'"))
+        #expect(ByteSize.parse("500Mi") == 500 << 20)
+        #expect(ByteSize.parse("10G") == 10_000_000_000)
+        #expect(ByteSize.parse("1024") == 1024)
+        #expect(ByteSize.parse("99999999999Ti") == nil)
+    }
 }

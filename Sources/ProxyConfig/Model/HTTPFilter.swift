@@ -2,6 +2,7 @@
 public struct HTTPFilter: Sendable, Hashable, Encodable {
     public enum Kind: Sendable, Hashable, Encodable {
         case router
+        case registryMirror(RegistryMirrorFilter)
     }
 
     public var name: String
@@ -30,7 +31,16 @@ public struct HTTPFilter: Sendable, Hashable, Encodable {
         let routerFields = ["dynamic_stats", "start_child_span", "upstream_log", "upstream_log_options",
                             "suppress_envoy_headers", "strict_check_headers", "respect_expected_rq_timeout",
                             "suppress_grpc_request_failure_code_stats", "upstream_http_filters"]
-        guard typed.typedConfig([TypeURL.router], fields: routerFields) != nil else { return nil }
+        guard let (url, config) = typed.typedConfig([TypeURL.router, TypeURL.registryMirror],
+                                                     fields: routerFields + RegistryMirrorFilter.fields) else { return nil }
+        if url == TypeURL.registryMirror {
+            for field in routerFields where config.has(field) { config.field(field)?.error("unknown field '\(field)'") }
+            config.warning("the registry mirror filter is decoded and validated, but this build does not act on it yet")
+            return RegistryMirrorFilter.decode(config).map {
+                HTTPFilter(name: name, kind: .registryMirror($0), legacyUntyped: false, source: object.source)
+            }
+        }
+        for field in RegistryMirrorFilter.fields where config.has(field) { config.field(field)?.error("unknown field '\(field)'") }
         return HTTPFilter(name: name, kind: .router, legacyUntyped: false, source: object.source)
     }
 }

@@ -16,6 +16,7 @@ public enum TypeURL {
     public static let tlsInspector = prefix + "envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
     /// mirrord's own extensions live in their own namespace, so a file stays Envoy-shaped.
     public static let mirrordUpstreamOptions = prefix + "mirrord.config.v1.UpstreamOptions"
+    public static let registryMirror = prefix + "mirrord.config.v1.RegistryMirror"
 
     /// Envoy accepts any host before the last `/`; only the message name selects the type.
     static func messageName(_ url: String) -> String {

@@ -109,6 +109,11 @@ public enum Validator {
             issues.append(Diagnostic(.error, at: manager.httpFilters.last!.source.location, path: manager.httpFilters.last!.source.path,
                                      "the router filter must be the last HTTP filter"))
         }
+        let mirrors = manager.httpFilters.filter { if case .registryMirror = $0.kind { return true } else { return false } }
+        if mirrors.count > 1 {
+            issues.append(Diagnostic(.error, at: mirrors[1].source.location, path: mirrors[1].source.path,
+                                     "the registry mirror filter may appear only once per connection manager"))
+        }
         if routers.count > 1 {
             issues.append(Diagnostic(.error, at: routers[1].source.location, path: routers[1].source.path,
                                      "the router filter may appear only once"))
