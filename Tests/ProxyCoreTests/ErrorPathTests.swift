@@ -159,7 +159,9 @@ import Testing
     }
 }
 
-/// Polls a condition for up to two seconds (effects that follow a socket close happen on another thread).
+/// Polls a condition for up to five seconds (effects that follow a socket close or a file change happen on
+/// other threads, later on a loaded machine).
 func waitUntil(_ condition: @escaping () -> Bool) async throws {
-    for _ in 0..<200 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
+    let start = ContinuousClock.now
+    while !condition(), ContinuousClock.now - start < .seconds(5) { try await Task.sleep(for: .milliseconds(10)) }
 }

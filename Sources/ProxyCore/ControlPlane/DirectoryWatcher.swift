@@ -41,8 +41,11 @@ public final class DirectoryWatcher: Sendable {
     }
 
     public func start() {
+        // The polling baseline is taken now, not when the thread first runs: a change made in between
+        // (a loaded machine can start a thread late) must still count as a change.
+        let baseline = self.files.map(Self.fingerprint)
         let thread = Thread { [self] in
-            if self.mode == .inotify { self.readEvents() } else { self.pollFiles() }
+            if self.mode == .inotify { self.readEvents() } else { self.pollFiles(from: baseline) }
         }
         thread.name = "mirrord-config-watch"
         thread.start()
@@ -70,8 +73,8 @@ public final class DirectoryWatcher: Sendable {
         Glibc.close(self.descriptor)
     }
 
-    private func pollFiles() {
-        var last = self.files.map(Self.fingerprint)
+    private func pollFiles(from baseline: [[Int]]) {
+        var last = baseline
         while !self.stopped.load(ordering: .relaxed) {
             Thread.sleep(forTimeInterval: Double(Self.pollInterval.components.attoseconds) / 1e18
                          + Double(Self.pollInterval.components.seconds))
