@@ -40,6 +40,8 @@ public final class ConfigReloader: Sendable {
         var ldsVersion: String?
         var cdsVersion: String?
         var bootstrap: Bootstrap?
+        /// The LDS/CDS paths and watched directories: fixed by the bootstrap, which is not reloaded.
+        var paths: (files: [String], directories: [String])?
     }
 
     public init(bootstrapPath: String, files: any ConfigFileSource = DiskFileSource(), server: ProxyServer, logger: Logger) {
@@ -51,7 +53,13 @@ public final class ConfigReloader: Sendable {
 
     /// The paths a watcher should watch: the bootstrap's LDS and CDS files (resolved), and watched directories.
     public func watchedPaths() -> (files: [String], directories: [String]) {
-        let set = ConfigLoader.load(paths: [self.bootstrapPath], from: self.files)
+        if let paths = self.state.withLock({ $0.paths }) { return paths }
+        let paths = Self.paths(of: ConfigLoader.load(paths: [self.bootstrapPath], from: self.files))
+        self.state.withLock { $0.paths = paths }
+        return paths
+    }
+
+    static func paths(of set: ConfigSet) -> (files: [String], directories: [String]) {
         let directories = [set.bootstrap?.lds?.watchedDirectory, set.bootstrap?.cds?.watchedDirectory].compactMap { $0 }
         return ([set.ldsPath, set.cdsPath].compactMap { $0 }, directories)
     }
@@ -68,7 +76,10 @@ public final class ConfigReloader: Sendable {
         guard set.isValid else { throw ConfigSnapshot.InvalidConfiguration(diagnostics: set.diagnostics.blockingErrors) }
         let snapshot = try ConfigSnapshot(set, version: 1)
         try await self.server.start(snapshot)
-        self.state.withLock { $0.bootstrap = set.bootstrap }
+        self.state.withLock {
+            $0.bootstrap = set.bootstrap
+            $0.paths = Self.paths(of: set)
+        }
         self.record(success: set, hash: hash)
         return snapshot
     }
