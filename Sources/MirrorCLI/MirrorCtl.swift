@@ -41,10 +41,3 @@ public struct MirrorCtl: AsyncParsableCommand {
         return (status, output.standardOutput, output.standardError)
     }
 }
-
-/// Loads the files a command names, reporting a load that found nothing usable as a usage-level failure.
-enum ConfigInput {
-    static func load(_ paths: [String]) -> ConfigSet {
-        ConfigLoader.load(paths: paths)
-    }
-}

@@ -37,7 +37,6 @@ final class ConnectionTracker: Sendable {
     }
 
     var isEmpty: Bool { self.channels.withLock { $0.isEmpty } }
-    var count: Int { self.channels.withLock { $0.count } }
 
     /// Tells each connection it is draining: HTTP/2 connections send GOAWAY, and with `closeIdle` idle
     /// HTTP/1 connections close now (busy ones after their response, which carries `Connection: close`).
