@@ -46,6 +46,10 @@ import Testing
         try await waitUntil { (try? RawHTTPClient(port: port).request("/", host: "m").text) == "second" }
         let after = try await blocking { try RawHTTPClient(port: port).request("/v2/", host: "mirror") }
         #expect(after.text == "second")
+        // The pooled connection to the host the answer dropped is closed, not kept for reuse.
+        try await waitUntil { first.connections.load(ordering: .relaxed) >= 1 && harnessConnectionsClosed(proxy) }
+        #expect(proxy.stat("cluster.registry.membership_change") >= 1)
+        #expect(proxy.stat("cluster.registry.upstream_cx_active") == 1)
         #expect(dns.queries.load(ordering: .relaxed) >= 2)
         #expect(proxy.stat("cluster.registry.update_success") >= 2)
         await proxy.stop()
@@ -98,3 +102,6 @@ import Testing
         #expect(throws: DNSError.malformedResponse) { try DNSMessage.addresses(in: &truncated, type: .a) }
     }
 }
+
+/// True once the cluster holds at most the one connection to the current host.
+func harnessConnectionsClosed(_ proxy: ProxyHarness) -> Bool { proxy.stat("cluster.registry.upstream_cx_active") <= 1 }

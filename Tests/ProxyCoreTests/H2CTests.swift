@@ -45,6 +45,9 @@ import Testing
         #expect(h2.hasSuffix("\n200 2"))
         #expect(big == "200 \(3 << 20)")
         #expect(h1.hasSuffix("\n200 1.1"))
+        // Three connections (two HTTP/2, one HTTP/1.1), whatever the number of streams.
+        #expect(proxy.stat("http.ingress.downstream_cx_total") == 3)
+        #expect(proxy.stat("http.ingress.downstream_cx_http2_total") == 2)
         await proxy.stop()
         await origin.stop()
     }

@@ -45,13 +45,15 @@ final class DownstreamHandler: ChannelDuplexHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.remoteAddress = context.channel.remoteAddress?.ipAddress
+        // An HTTP/2 stream is not a connection: its connection was counted when it was set up.
+        guard !self.http2 else { return }
         let stats = self.chain.current.stats
         stats.downstreamConnectionsTotal.increment()
         stats.downstreamConnectionsActive.increment()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.chain.current.stats.downstreamConnectionsActive.decrement()
+        if !self.http2 { self.chain.current.stats.downstreamConnectionsActive.decrement() }
         self.context = nil
     }
 

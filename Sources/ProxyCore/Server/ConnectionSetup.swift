@@ -15,6 +15,11 @@ extension ProxyServer {
     /// and the connection answers a drain with GOAWAY.
     static func configureHTTP2(_ channel: any Channel, chain: ChainRuntime) throws {
         defer { try? channel.pipeline.syncOperations.addHandler(HTTP2GoAwayOnDrain()) }
+        let stats = chain.current.stats
+        stats.downstreamConnectionsTotal.increment()
+        stats.downstreamConnectionsActive.increment()
+        stats.http2Connections.increment()
+        channel.closeFuture.whenComplete { _ in stats.downstreamConnectionsActive.decrement() }
         _ = try channel.pipeline.syncOperations.configureHTTP2Pipeline(
             mode: .server, connectionConfiguration: .init(), streamConfiguration: .init()
         ) { stream in

@@ -75,6 +75,7 @@ public final class ConnectionManagerStats: Sendable {
     public let tooLarge: Counter
     public let protocolErrors: Counter
     public let drainClose: Counter
+    public let http2Connections: Counter
 
     public init(prefix: String, store: StatsStore) {
         let base = "http.\(prefix)."
@@ -91,6 +92,7 @@ public final class ConnectionManagerStats: Sendable {
         self.tooLarge = store.counter(base + "downstream_rq_too_large")
         self.protocolErrors = store.counter(base + "downstream_cx_protocol_error")
         self.drainClose = store.counter(base + "downstream_cx_drain_close")
+        self.http2Connections = store.counter(base + "downstream_cx_http2_total")
     }
 
     public func recordResponse(status: Int) {
@@ -118,6 +120,7 @@ public final class ClusterStats: Sendable {
     public let dnsSuccesses: Counter
     public let dnsFailures: Counter
     public let membership: Gauge
+    public let membershipChanges: Counter
     public let tlsConnectionErrors: Counter
     public let tlsVerifySANFailures: Counter
     private let store: StatsStore
@@ -147,6 +150,7 @@ public final class ClusterStats: Sendable {
         self.dnsSuccesses = store.counter(base + "update_success")
         self.dnsFailures = store.counter(base + "update_failure")
         self.membership = store.gauge(base + "membership_total")
+        self.membershipChanges = store.counter(base + "membership_change")
         self.tlsConnectionErrors = store.counter(base + "ssl.connection_error")
         self.tlsVerifySANFailures = store.counter(base + "ssl.fail_verify_san")
     }

@@ -104,7 +104,7 @@ final class ConnectionPool: @unchecked Sendable {
     func release(_ connection: UpstreamConnection) {
         self.eventLoop.assertInEventLoop()
         guard !self.closed, connection.channel.isActive, connection.handler.reusable,
-              !connection.handler.responseInProgress else {
+              !connection.handler.responseInProgress, self.cluster.hasHost(connection.endpoint) else {
             connection.channel.close(promise: nil)
             return
         }
@@ -117,6 +117,19 @@ final class ConnectionPool: @unchecked Sendable {
 
     private func remove(_ connection: UpstreamConnection) {
         self.idle[connection.endpoint]?.removeAll { $0 === connection }
+    }
+
+    /// Closes idle connections to hosts no longer in the cluster (a DNS answer dropped them); busy ones close
+    /// when their exchange ends (`release` checks membership).
+    func closeConnections(toHostsNotIn hosts: Set<UpstreamEndpoint>) {
+        self.eventLoop.assertInEventLoop()
+        for (endpoint, connections) in self.idle where !hosts.contains(endpoint) {
+            for connection in connections {
+                connection.idleTimer?.cancel()
+                connection.channel.close(promise: nil)
+            }
+            self.idle[endpoint] = nil
+        }
     }
 
     /// Closes every idle connection and refuses to keep new ones (the cluster was removed or replaced).

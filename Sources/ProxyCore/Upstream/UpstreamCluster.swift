@@ -110,6 +110,11 @@ public final class UpstreamCluster: Sendable {
     /// Requests in flight to one host (tests and `/clusters`).
     public func activeRequests(on endpoint: UpstreamEndpoint) -> Int { self.activePerHost.withLock { $0[endpoint] ?? 0 } }
 
+    /// Whether `endpoint` is still one of the cluster's hosts (a pooled connection to a removed host is not reused).
+    func hasHost(_ endpoint: UpstreamEndpoint) -> Bool {
+        self.config.discovery != .STRICT_DNS || self.hosts.withLock { $0.contains(endpoint) }
+    }
+
     public var usesDNS: Bool { self.config.discovery == .STRICT_DNS || self.config.discovery == .LOGICAL_DNS }
 
     /// One DNS refresh: STRICT_DNS takes every address of every name, LOGICAL_DNS the first address of its one name.
@@ -132,8 +137,21 @@ public final class UpstreamCluster: Sendable {
         if !failed { self.stats.dnsSuccesses.increment() }
         var seen = Set<UpstreamEndpoint>()
         let unique = resolved.filter { seen.insert($0).inserted }
-        self.hosts.withLock { $0 = unique }
+        let previous = self.hosts.withLock { hosts in
+            defer { hosts = unique }
+            return hosts
+        }
         self.stats.membership.set(unique.count)
+        if previous != unique {
+            self.stats.membershipChanges.increment()
+            // Envoy drains the pools of hosts a DNS answer removed (LOGICAL_DNS connections are never drained).
+            if self.config.discovery == .STRICT_DNS {
+                let current = seen
+                for pool in self.pools.withLock({ Array($0.values) }) {
+                    pool.eventLoop.execute { pool.closeConnections(toHostsNotIn: current) }
+                }
+            }
+        }
     }
 
     /// The name TLS is verified against and sent as SNI: `sni`, else the endpoint's host name for DNS clusters.
