@@ -37,6 +37,8 @@ final class DownstreamHandler: ChannelDuplexHandler {
     /// True on an HTTP/2 stream: no connection-level headers, and the stream, not the connection, ends.
     let http2: Bool
 
+    static let noTime = Date(timeIntervalSince1970: 0)
+
     init(chain: ChainRuntime, http2: Bool = false) {
         self.chain = chain
         self.http2 = http2
@@ -112,7 +114,9 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private func requestHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let state = self.chain.current
         state.stats.requestsTotal.increment()
-        var log = AccessLogEntry(startTime: Date(), method: head.method.rawValue, path: head.uri,
+        // The clock is read only when a log will be written (a request's duration comes from NIODeadline).
+        var log = AccessLogEntry(startTime: state.accessLoggers.isEmpty ? Self.noTime : Date(), method: head.method.rawValue,
+                                 path: head.uri,
                                  protocolName: self.http2 ? "HTTP/2" : (head.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1"),
                                  authority: head.host ?? "")
         if !state.accessLoggers.isEmpty {

@@ -28,7 +28,9 @@ final class Exchange {
     var retriesLeft: Int
     /// What the retry policy retries on: connection failures, and which upstream statuses.
     let retryOnConnectFailure: Bool
-    let retriableStatuses: (Int) -> Bool
+    private let retryOn5xx: Bool
+    private let retryOnGatewayErrors: Bool
+    private let retriableCodes: [Int]
     /// The request as sent, kept while it is small so a retry can send it again; nil once too large.
     var replayParts: [HTTPClientRequestPart]? = []
     var replayBytes = 0
@@ -60,12 +62,9 @@ final class Exchange {
         let policy = action.retryPolicy ?? decision.virtualHost.retryPolicy
         let conditions = Set(policy?.retryOn ?? [])
         self.retryOnConnectFailure = !conditions.isDisjoint(with: ["connect-failure", "reset", "5xx", "gateway-error"])
-        let codes = Set(policy?.retriableStatusCodes ?? [])
-        self.retriableStatuses = { status in
-            (conditions.contains("5xx") && status >= 500 && status < 600)
-                || (conditions.contains("gateway-error") && [502, 503, 504].contains(status))
-                || (conditions.contains("retriable-status-codes") && codes.contains(status))
-        }
+        self.retryOn5xx = conditions.contains("5xx")
+        self.retryOnGatewayErrors = conditions.contains("gateway-error")
+        self.retriableCodes = conditions.contains("retriable-status-codes") ? policy?.retriableStatusCodes ?? [] : []
         self.retriesLeft = policy.map { min($0.numRetries, cluster.limits.maxRetries) } ?? 0
         let weighted: WeightedCluster?
         if case .weightedClusters(let clusters) = action.target {
@@ -78,6 +77,13 @@ final class Exchange {
                               config.requestHeaders].filter { !$0.isEmpty }
         self.responseLevels = [weighted?.responseHeaders ?? .init(), route.responseHeaders, host.responseHeaders,
                                config.responseHeaders].filter { !$0.isEmpty }
+    }
+
+    /// Whether the retry policy retries an upstream answer with this status.
+    func retriableStatuses(_ status: Int) -> Bool {
+        (self.retryOn5xx && status >= 500 && status < 600)
+            || (self.retryOnGatewayErrors && (status == 502 || status == 503 || status == 504))
+            || self.retriableCodes.contains(status)
     }
 
     /// Records a request part as sent upstream, keeping it for a retry while the request stays small.

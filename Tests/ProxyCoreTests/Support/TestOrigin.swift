@@ -32,6 +32,8 @@ final class TestOrigin: Sendable {
     private let behaviour: @Sendable (HTTPRequestHead) -> Behaviour
     let requests = Mutex<[Request]>([])
     let connections = Atomic<Int>(0)
+    /// Connections accepted and not yet closed: what a pool still holds to this origin.
+    let openConnections = Atomic<Int>(0)
 
     let tls: NIOSSLContext?
 
@@ -49,6 +51,8 @@ final class TestOrigin: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     self.connections.add(1, ordering: .relaxed)
+                    self.openConnections.add(1, ordering: .relaxed)
+                    channel.closeFuture.whenComplete { _ in self.openConnections.subtract(1, ordering: .relaxed) }
                     if let tls = self.tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     try channel.pipeline.syncOperations.addHandler(OriginHandler(origin: self))
