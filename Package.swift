@@ -86,7 +86,8 @@ let package = Package(
         .executableTarget(
             name: "mirrord-bench",
             dependencies: ["ProxyConfig", "ProxyCore", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "NIOPosix", package: "swift-nio")],
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(

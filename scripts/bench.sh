@@ -7,7 +7,10 @@
 #   3. memory while streaming: 4 GiB to a slow reader, 8 x 1 GiB at once (scripts/bench-memory.sh)
 #   4. hot reload under load: 100 and then 1,000 reloads (route, cluster, listener changes in turn) while 64
 #      keep-alive clients send requests: failed requests, visibility p50/p99, descriptors and memory
-# BENCH=config|peers|memory|reload runs one part; peers.sh knobs (WRK_DURATION, BLOB_MIB, ...) pass through.
+#   5. the NIO floor: peers.sh with a bare NIO proxy (`mirrord-bench nio-floor`) as its extra target beside direct
+#      and haproxy: what NIO's HTTP/1 codecs alone cost per request, to read mirrord's ratio against (its
+#      large-blob columns mean nothing: it has no backpressure and buffers the blob, so the blob is 64 MiB)
+# BENCH=config|peers|memory|reload|floor runs one part; peers.sh knobs (WRK_DURATION, BLOB_MIB, ...) pass through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -61,6 +64,13 @@ if [ "$part" = all ] || [ "$part" = peers ]; then
   [ -f "$shared/bench/peers.sh" ] || { echo "peers.sh not found under $shared/bench (set SHARED_DIR)"; exit 1; }
   EXTRA_NAME=mirrord EXTRA_PORT=20040 EXTRA_CMD="$(pwd)/scripts/bench-mirrord.sh" \
     TARGETS=${TARGETS:-"direct nginx-nobuf nginx-buf haproxy"} SKIP_REF=${SKIP_REF:-1} bash "$shared/bench/peers.sh"
+fi
+
+if [ "$part" = all ] || [ "$part" = floor ]; then
+  echo "## the NIO floor (a bare NIO HTTP/1 proxy, no routing, stats or rewriting)"
+  need nginx haproxy caddy wrk socat curl openssl
+  EXTRA_NAME=nio-floor EXTRA_PORT=20041 EXTRA_CMD="$(pwd)/$bin/mirrord-bench nio-floor 20041 20001" \
+    TARGETS="direct haproxy" SKIP_REF=1 BLOB_MIB=${BLOB_MIB:-64} bash "$shared/bench/peers.sh"
 fi
 
 if [ "$part" = all ] || [ "$part" = memory ]; then

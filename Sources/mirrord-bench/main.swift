@@ -5,6 +5,7 @@ import ProxyConfig
 //   mirrord-bench generate DIR CLUSTERS VHOSTS ROUTES   writes envoy.yaml, lds.yaml, cds.yaml
 //   mirrord-bench match ITERATIONS FILE...              route-matching throughput on a file's first route table
 //   mirrord-bench reload RELOADS CLIENTS                reloads under keep-alive load (see ReloadBench.swift)
+//   mirrord-bench nio-floor LISTEN_PORT UPSTREAM_PORT   the bare NIO proxy the data plane is compared with
 
 func generate(directory: String, clusters: Int, hosts: Int, routes: Int) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -113,7 +114,11 @@ case "match" where arguments.count >= 3:
     match(iterations: Int(arguments[1]) ?? 1_000_000, files: Array(arguments.dropFirst(2)))
 case "reload" where arguments.count == 3:
     try await ReloadBench.run(reloads: Int(arguments[1]) ?? 100, clients: Int(arguments[2]) ?? 64)
+case "nio-floor" where arguments.count == 3:
+    guard let listen = Int(arguments[1]), let upstream = Int(arguments[2]) else { print("ports are numbers"); exit(2) }
+    try await NIOFloorProxy.run(listenPort: listen, upstreamPort: upstream)
 default:
-    print("usage: mirrord-bench generate DIR CLUSTERS VHOSTS ROUTES | match ITERATIONS FILE... | reload RELOADS CLIENTS")
+    print("usage: mirrord-bench generate DIR CLUSTERS VHOSTS ROUTES | match ITERATIONS FILE... | reload RELOADS CLIENTS"
+          + " | nio-floor LISTEN_PORT UPSTREAM_PORT")
     exit(2)
 }

@@ -1,0 +1,107 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The least an HTTP/1.1 proxy built on NIO's codecs can cost per request on this machine: one upstream
+/// keep-alive connection per downstream connection, no routing, no header rewriting, no stats, no limits.
+/// `scripts/bench.sh` runs it beside direct and haproxy so mirrord's small-request ratio can be read against
+/// the floor of its own toolkit, not only against proxies written in C.
+enum NIOFloorProxy {
+    static func run(listenPort: Int, upstreamPort: Int) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false)
+                    try channel.pipeline.syncOperations.addHandler(FloorDownstream(upstreamPort: upstreamPort))
+                }
+            }
+            .bind(host: "127.0.0.1", port: listenPort).get()
+        print("nio-floor listening on 127.0.0.1:\(listenPort), upstream 127.0.0.1:\(upstreamPort)")
+        try await server.closeFuture.get()
+    }
+}
+
+/// Forwards request parts to its own upstream connection, queueing them until that connection is up.
+private final class FloorDownstream: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let upstreamPort: Int
+    private var upstream: (any Channel)?
+    private var queued: [HTTPClientRequestPart] = []
+
+    init(upstreamPort: Int) { self.upstreamPort = upstreamPort }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let downstream = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        ClientBootstrap(group: context.eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(FloorUpstream(downstream: downstream))
+                }
+            }
+            .connect(host: "127.0.0.1", port: self.upstreamPort)
+            .hop(to: context.eventLoop)
+            .whenComplete { result in
+                let (handler, context) = downstream.value
+                switch result {
+                case .success(let channel):
+                    handler.upstream = channel
+                    for part in handler.queued { channel.write(part, promise: nil) }
+                    handler.queued = []
+                    channel.flush()
+                case .failure:
+                    context.close(promise: nil)
+                }
+            }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.upstream?.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part: HTTPClientRequestPart
+        switch self.unwrapInboundIn(data) {
+        case .head(let head): part = .head(head)
+        case .body(let body): part = .body(.byteBuffer(body))
+        case .end(let trailers): part = .end(trailers)
+        }
+        if let upstream { upstream.write(part, promise: nil) } else { self.queued.append(part) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) { self.upstream?.flush() }
+}
+
+/// Writes the upstream's response parts straight to the downstream connection, flushing at each response end.
+private final class FloorUpstream: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private let downstream: NIOLoopBound<(FloorDownstream, ChannelHandlerContext)>
+
+    init(downstream: NIOLoopBound<(FloorDownstream, ChannelHandlerContext)>) { self.downstream = downstream }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let (_, downstream) = self.downstream.value
+        switch self.unwrapInboundIn(data) {
+        case .head(let head): downstream.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+        case .body(let body): downstream.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+        case .end(let trailers):
+            downstream.write(NIOAny(HTTPServerResponsePart.end(trailers)), promise: nil)
+            downstream.flush()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.downstream.value.1.close(promise: nil)
+        context.fireChannelInactive()
+    }
+}
