@@ -4,29 +4,43 @@ import ProxyConfig
 
 /// Header rules of the connection manager and router, applied in Envoy's order.
 enum HeaderRules {
-    /// Connection-specific headers (RFC 9110 §7.6.1) never cross the proxy; `transfer-encoding` is left to the codec.
-    static let hopByHop: Set<String> = ["connection", "keep-alive", "proxy-connection", "te", "upgrade", "trailer",
-                                        "proxy-authenticate", "proxy-authorization"]
-
+    /// Strips connection-specific headers and those a `Connection` header names, in both directions, since they
+    /// describe one hop and would otherwise be replayed on a connection they do not describe.
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
-        // One pass, without allocating, to see whether there is anything to do: most messages carry none of these.
+        // One pass to collect what is there: most messages carry at most `Connection: keep-alive`, and then the
+        // work is a single removal, without sets or lower-cased copies.
+        var present: [String] = []
         var connectionValues: [String] = []
-        var found = false
+        var trailersRequested = false
         for header in headers where Self.isHopByHop(header.name) {
-            found = true
-            if Self.equalsIgnoringCase(header.name, "connection") { connectionValues.append(header.value) }
+            present.append(header.name)
+            if Self.equalsIgnoringCase(header.name, "connection") {
+                connectionValues.append(header.value)
+            } else if Self.equalsIgnoringCase(header.name, "te") {
+                trailersRequested = trailersRequested || header.value.lowercased().contains("trailers")
+            }
         }
-        guard found else { return }
-        var named = Set<String>()
+        guard !present.isEmpty else { return }
         for value in connectionValues {
-            for token in value.split(separator: ",") { named.insert(token.trimmingCharacters(in: .whitespaces).lowercased()) }
+            for token in value.split(separator: ",") {
+                var name = token.drop { $0 == " " || $0 == "\t" }
+                while let last = name.last, last == " " || last == "\t" { name = name.dropLast() }
+                if !name.isEmpty, !Self.isNeverNamedByConnection(String(name)) { present.append(String(name)) }
+            }
         }
-        named.subtract(["close", "keep-alive", "host", "content-length", "transfer-encoding"])
-        let trailersRequested = headers["te"].contains { $0.lowercased().contains("trailers") }
-        for name in hopByHop.union(named) { headers.remove(name: name) }
+        for name in present { headers.remove(name: name) }
         if trailersRequested { headers.add(name: "te", value: "trailers") }
     }
 
+    /// Names a `Connection` header may not remove: its own keep-alive tokens, and the framing and routing headers
+    /// a client could otherwise strip from the upstream request.
+    private static func isNeverNamedByConnection(_ name: String) -> Bool {
+        Self.equalsIgnoringCase(name, "close") || Self.equalsIgnoringCase(name, "keep-alive")
+            || Self.equalsIgnoringCase(name, "host") || Self.equalsIgnoringCase(name, "content-length")
+            || Self.equalsIgnoringCase(name, "transfer-encoding")
+    }
+
+    /// Connection-specific headers (RFC 9110 §7.6.1) never cross the proxy; `transfer-encoding` is left to the codec.
     static func isHopByHop(_ name: String) -> Bool {
         switch name.utf8.count {
         case 2: return Self.equalsIgnoringCase(name, "te")

@@ -10,11 +10,19 @@ import Glibc
 /// One upstream host of a cluster, as the data plane dials it.
 public struct UpstreamEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// What to dial: an IP address once DNS has answered.
-    public var host: String
-    public var port: Int
+    public let host: String
+    public let port: Int
     /// The configured DNS name this address came from: SNI, certificate name and `auto_host_rewrite` use it.
-    public var hostname: String? = nil
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public let hostname: String?
+    /// `host:port` (IPv6 in brackets), built once: every request's access log and default Host header use it.
+    public let description: String
+
+    public init(host: String, port: Int, hostname: String? = nil) {
+        self.host = host
+        self.port = port
+        self.hostname = hostname
+        self.description = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
 }
 
 /// A cluster ready for traffic: endpoints, load balancing, TLS, limits and stats. Immutable but for counters.
