@@ -45,11 +45,42 @@ extension DownstreamHandler {
     }
 
     // MARK: Timers
+    //
+    // One watchdog per connection instead of two timers per request: a NIO timer costs a heap insertion and a
+    // linear-time removal, and on keep-alive connections nearly every one is cancelled. Exchanges record deadlines;
+    // the watchdog fires at the earliest it was armed for and, when the current exchange's deadlines have moved
+    // on (a new request, fresh activity), re-arms itself for them. Keep-alive traffic costs one wakeup per timeout.
 
     func armRouteTimeout(_ exchange: Exchange, context: ChannelHandlerContext) {
         guard !exchange.action.timeout.isZero, !exchange.responseEnded else { return }
-        exchange.timeout = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(exchange.action.timeout.nanoseconds)) {
-            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
+        let deadline = NIODeadline.now() + .nanoseconds(exchange.action.timeout.nanoseconds)
+        exchange.routeDeadline = deadline
+        self.armWatchdog(by: deadline, context: context)
+    }
+
+    /// Route `idle_timeout`, else the connection manager's `stream_idle_timeout`: no bytes either way for that long.
+    /// Activity only moves `lastActivity`; rescheduling on every chunk would cost a heap operation per read.
+    func armIdleTimer(_ exchange: Exchange, context: ChannelHandlerContext) {
+        let idle = exchange.action.idleTimeout ?? exchange.state.manager.streamIdleTimeout
+        guard !idle.isZero else { return }
+        let limit = TimeAmount.nanoseconds(idle.nanoseconds)
+        exchange.idleLimit = limit
+        self.armWatchdog(by: exchange.lastActivity + limit, context: context)
+    }
+
+    private func armWatchdog(by deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let armed = self.watchdogDeadline, self.watchdog != nil, armed <= deadline { return }
+        self.watchdog?.cancel()
+        self.watchdogDeadline = deadline
+        self.watchdog = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.watchdogFired() }
+    }
+
+    private func watchdogFired() {
+        self.watchdog = nil
+        self.watchdogDeadline = nil
+        guard case .proxying(let exchange) = self.state, let context = self.context else { return }
+        let now = NIODeadline.now()
+        if let deadline = exchange.routeDeadline, now >= deadline {
             exchange.state.stats.requestTimeouts.increment()
             if exchange.responseHeadSent {
                 exchange.cluster.stats.requestTimeouts.increment()
@@ -57,26 +88,14 @@ extension DownstreamHandler {
             } else {
                 self.failBeforeResponse(exchange, reply: .upstreamTimeout, context: context)
             }
-        }
-    }
-
-    /// Route `idle_timeout`, else the connection manager's `stream_idle_timeout`: no bytes either way for that long.
-    ///
-    /// One timer per exchange: activity only moves `lastActivity`, and the timer, when it fires early, re-arms
-    /// itself for the time left. Rescheduling on every chunk would cost a heap operation per read.
-    func armIdleTimer(_ exchange: Exchange, context: ChannelHandlerContext) {
-        let idle = exchange.action.idleTimeout ?? exchange.state.manager.streamIdleTimeout
-        guard !idle.isZero else { return }
-        let limit = TimeAmount.nanoseconds(idle.nanoseconds)
-        exchange.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: exchange.lastActivity + limit) {
-            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else { return }
-            if NIODeadline.now() < exchange.lastActivity + limit {
-                self.armIdleTimer(exchange, context: context)
-            } else if exchange.responseHeadSent {
+        } else if let limit = exchange.idleLimit, now >= exchange.lastActivity + limit {
+            if exchange.responseHeadSent {
                 self.abortAfterResponseStarted(exchange, flag: "SI", context: context)
             } else {
                 self.failBeforeResponse(exchange, reply: .streamIdleTimeout, context: context)
             }
+        } else if let next = exchange.nextDeadline {
+            self.armWatchdog(by: next, context: context)
         }
     }
 }

@@ -27,6 +27,9 @@ final class DownstreamHandler: ChannelDuplexHandler {
     var pendingRead = false
     var remoteAddress: String?
     var random = FastRandom()
+    /// The connection's one timer for route and idle timeouts, and the deadline it is set for.
+    var watchdog: Scheduled<Void>?
+    var watchdogDeadline: NIODeadline?
     /// Pools of this connection's event loop, by cluster, so a request takes no lock to find its pool.
     private var pools: [ObjectIdentifier: ConnectionPool] = [:]
     /// Parts of pipelined requests waiting for the current exchange to end.
@@ -56,6 +59,8 @@ final class DownstreamHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         if !self.http2 { self.chain.current.stats.downstreamConnectionsActive.decrement() }
+        self.watchdog?.cancel()
+        self.watchdog = nil
         self.context = nil
     }
 
@@ -285,7 +290,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     // MARK: Finishing
 
     func finish(_ exchange: Exchange, context: ChannelHandlerContext) {
-        exchange.cancelTimers()
+        exchange.clearDeadlines()
         if let connection = exchange.connection {
             connection.handler.receiver = nil
             if !exchange.requestEnded { connection.handler.invalidate() }
@@ -303,7 +308,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     func failBeforeResponse(_ exchange: Exchange, reply: LocalReply, context: ChannelHandlerContext) {
-        exchange.cancelTimers()
+        exchange.clearDeadlines()
         if let connection = exchange.connection {
             connection.handler.receiver = nil
             connection.handler.invalidate()
@@ -321,7 +326,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
 
     /// After the response started, an upstream failure can only be signalled by cutting the downstream connection.
     func abortAfterResponseStarted(_ exchange: Exchange, flag: String, context: ChannelHandlerContext) {
-        exchange.cancelTimers()
+        exchange.clearDeadlines()
         if let connection = exchange.connection {
             connection.handler.receiver = nil
             connection.handler.invalidate()
@@ -369,7 +374,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = self.state {
             // The client went away: the upstream request is cut too, and that connection is not reused.
-            exchange.cancelTimers()
+            exchange.clearDeadlines()
             if let connection = exchange.connection {
                 connection.handler.receiver = nil
                 connection.handler.invalidate()

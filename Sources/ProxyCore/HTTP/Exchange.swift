@@ -38,8 +38,10 @@ final class Exchange {
     /// Header mutations of each level, most specific first, gathered once per exchange.
     let requestLevels: [HeaderMutations]
     let responseLevels: [HeaderMutations]
-    var timeout: Scheduled<Void>?
-    var idleTimer: Scheduled<Void>?
+    /// When the route timeout expires, from the end of the request; the connection's watchdog enforces it.
+    var routeDeadline: NIODeadline?
+    /// The idle timeout in force, measured from `lastActivity`.
+    var idleLimit: TimeAmount?
     /// When a byte last moved either way, for the idle timeout.
     var lastActivity = NIODeadline.now()
     private var completed = false
@@ -101,7 +103,7 @@ final class Exchange {
     func complete() {
         guard !self.completed else { return }
         self.completed = true
-        self.cancelTimers()
+        self.clearDeadlines()
         self.cluster.requestFinished()
         if let endpoint = self.endpoint { self.cluster.hostFinished(endpoint) }
         self.state.stats.requestsActive.decrement()
@@ -167,11 +169,19 @@ final class Exchange {
         }
     }
 
-    func cancelTimers() {
-        self.timeout?.cancel()
-        self.timeout = nil
-        self.idleTimer?.cancel()
-        self.idleTimer = nil
+    /// Nothing is enforced on this exchange any more; the watchdog finds no deadline when it next fires.
+    func clearDeadlines() {
+        self.routeDeadline = nil
+        self.idleLimit = nil
+    }
+
+    /// The earliest moment the watchdog must look at this exchange again.
+    var nextDeadline: NIODeadline? {
+        let idle = self.idleLimit.map { self.lastActivity + $0 }
+        switch (self.routeDeadline, idle) {
+        case (let route?, let idle?): return min(route, idle)
+        case (let route, let idle): return route ?? idle
+        }
     }
 }
 

@@ -21,7 +21,7 @@ enum HeaderRules {
             }
         }
         guard !present.isEmpty else { return }
-        for value in connectionValues {
+        for value in connectionValues where !Self.isNeverNamedByConnection(value) {
             for token in value.split(separator: ",") {
                 var name = token.drop { $0 == " " || $0 == "\t" }
                 while let last = name.last, last == " " || last == "\t" { name = name.dropLast() }

@@ -11,7 +11,8 @@ final class UpstreamConnection: @unchecked Sendable {
     let channel: any Channel
     let handler: UpstreamHandler
     let endpoint: UpstreamEndpoint
-    var idleTimer: Scheduled<Void>?
+    /// When it was last returned to the pool; the pool's sweep closes it once idle for the cluster's idle timeout.
+    var idleSince = NIODeadline.now()
 
     init(channel: any Channel, handler: UpstreamHandler, endpoint: UpstreamEndpoint) {
         self.channel = channel
@@ -28,6 +29,9 @@ final class ConnectionPool: @unchecked Sendable {
     let cluster: UpstreamCluster
     private var idle: [UpstreamEndpoint: [UpstreamConnection]] = [:]
     private var closed = false
+    /// One timer for the whole pool instead of one per idle connection: returning a connection and taking it
+    /// again for the next request would otherwise schedule and cancel a timer on every exchange.
+    private var sweep: Scheduled<Void>?
 
     init(eventLoop: any EventLoop, cluster: UpstreamCluster) {
         self.eventLoop = eventLoop
@@ -44,8 +48,6 @@ final class ConnectionPool: @unchecked Sendable {
     func takeIdle(_ endpoint: UpstreamEndpoint) -> UpstreamConnection? {
         self.eventLoop.assertInEventLoop()
         while let connection = self.idle[endpoint]?.popLast() {
-            connection.idleTimer?.cancel()
-            connection.idleTimer = nil
             if connection.channel.isActive, connection.handler.reusable { return connection }
         }
         return nil
@@ -108,15 +110,30 @@ final class ConnectionPool: @unchecked Sendable {
             connection.channel.close(promise: nil)
             return
         }
-        connection.idleTimer = self.eventLoop.scheduleTask(in: self.cluster.idleTimeout) { [weak self] in
-            self?.remove(connection)
-            connection.channel.close(promise: nil)
-        }
+        connection.idleSince = NIODeadline.now()
         self.idle[connection.endpoint, default: []].append(connection)
+        if self.sweep == nil { self.scheduleSweep(at: connection.idleSince + self.cluster.idleTimeout) }
     }
 
-    private func remove(_ connection: UpstreamConnection) {
-        self.idle[connection.endpoint]?.removeAll { $0 === connection }
+    private func scheduleSweep(at deadline: NIODeadline) {
+        self.sweep = self.eventLoop.scheduleTask(deadline: deadline) { [weak self] in self?.closeExpired() }
+    }
+
+    /// Closes connections idle for the idle timeout. Each endpoint's list is in release order (reuse takes from
+    /// the end), so the expired ones are a prefix and the first survivor says when to look again.
+    private func closeExpired() {
+        self.sweep = nil
+        let timeout = self.cluster.idleTimeout
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        for (endpoint, connections) in self.idle {
+            let expired = connections.prefix { $0.idleSince + timeout <= now }
+            for connection in expired { connection.channel.close(promise: nil) }
+            let kept = connections.dropFirst(expired.count)
+            self.idle[endpoint] = kept.isEmpty ? nil : Array(kept)
+            if let oldest = kept.first { next = min(next ?? .distantFuture, oldest.idleSince + timeout) }
+        }
+        if let next, !self.closed { self.scheduleSweep(at: next) }
     }
 
     /// Closes idle connections to hosts no longer in the cluster (a DNS answer dropped them); busy ones close
@@ -124,10 +141,7 @@ final class ConnectionPool: @unchecked Sendable {
     func closeConnections(toHostsNotIn hosts: Set<UpstreamEndpoint>) {
         self.eventLoop.assertInEventLoop()
         for (endpoint, connections) in self.idle where !hosts.contains(endpoint) {
-            for connection in connections {
-                connection.idleTimer?.cancel()
-                connection.channel.close(promise: nil)
-            }
+            for connection in connections { connection.channel.close(promise: nil) }
             self.idle[endpoint] = nil
         }
     }
@@ -136,11 +150,10 @@ final class ConnectionPool: @unchecked Sendable {
     func close() {
         self.eventLoop.assertInEventLoop()
         self.closed = true
-        for connection in self.idle.values.joined() {
-            connection.idleTimer?.cancel()
-            connection.channel.close(promise: nil)
-        }
+        for connection in self.idle.values.joined() { connection.channel.close(promise: nil) }
         self.idle = [:]
+        self.sweep?.cancel()
+        self.sweep = nil
     }
 }
 
