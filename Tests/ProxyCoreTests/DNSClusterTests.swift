@@ -28,13 +28,7 @@ import Testing
                 - lb_endpoints:
                   - endpoint: {address: {socket_address: {address: registry.test, port_value: \(first.port)}}}
             """
-        let lds = listenerYAML("""
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: registry, auto_host_rewrite: true}
-            """)
+        let lds = catchAllListenerYAML(cluster: "registry", options: "auto_host_rewrite: true")
         let proxy = try await ProxyHarness.start(lds: lds, cds: cds)
         let port = proxy.port()
         let response = try await blocking { try RawHTTPClient(port: port).request("/v2/", host: "mirror") }
@@ -73,13 +67,7 @@ import Testing
                 - lb_endpoints:
                   - endpoint: {address: {socket_address: {address: localhost, port_value: \(origin.port)}}}
             """
-        let lds = listenerYAML("""
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: local, auto_host_rewrite: true}
-            """)
+        let lds = catchAllListenerYAML(cluster: "local", options: "auto_host_rewrite: true")
         let proxy = try await ProxyHarness.start(lds: lds, cds: cds)
         let port = proxy.port()
         let response = try await blocking { try RawHTTPClient(port: port).request("/", host: "mirror") }

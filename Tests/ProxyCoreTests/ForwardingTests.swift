@@ -62,13 +62,7 @@ import Testing
         let origin = TestOrigin(group: ProxyHarness.group) { _ in .respond(.ok, [], "hello") }
         try await origin.start()
         let proxy = try await ProxyHarness.start(
-            lds: listenerYAML("""
-                - name: all
-                  domains: ["*"]
-                  routes:
-                  - match: {prefix: "/"}
-                    route: {cluster: origin}
-                """),
+            lds: catchAllListenerYAML(cluster: "origin"),
             cds: clustersYAML([("origin", origin.port)]))
         let port = proxy.port()
         let bodies = try await blocking {

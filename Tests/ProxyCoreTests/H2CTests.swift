@@ -25,13 +25,7 @@ import Testing
             head.uri == "/big" ? .stream(length: 3 << 20) : .echo
         }
         try await origin.start()
-        let lds = listenerYAML("""
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: origin, host_rewrite_literal: upstream.example}
-            """)
+        let lds = catchAllListenerYAML(cluster: "origin", options: "host_rewrite_literal: upstream.example")
         let proxy = try await ProxyHarness.start(lds: lds, cds: clustersYAML([("origin", origin.port)]))
         let port = proxy.port()
         let url = "http://127.0.0.1:\(port)"

@@ -44,13 +44,7 @@ import Testing
         let harness = try await ReloadHarness(lds: { directListener("one", port: $0) }, cds: Self.cds)
         let port = harness.port()
         // Valid LDS but it references a cluster CDS does not define: rejected, nothing applied.
-        let dangling = listenerYAML("""
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: nowhere}
-            """).replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
+        let dangling = catchAllListenerYAML(cluster: "nowhere").replacingOccurrences(of: "port_value: 0", with: "port_value: \(port)")
         #expect(await harness.reloader.reload(reason: "test") == .unchanged)
         try harness.write("lds.yaml", dangling)
         try await waitUntil { harness.stat("listener_manager.lds.update_rejected") == 1 }

@@ -57,13 +57,7 @@ import Glibc
             head.uri == "/slow" ? .delay(.milliseconds(800), "finished") : .respond(.ok, [], "quick")
         }
         try await origin.start()
-        let lds = listenerYAML("""
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: origin}
-            """)
+        let lds = catchAllListenerYAML(cluster: "origin")
         let (process, port, log, _) = try Self.launch(lds: lds, cds: clustersYAML([("origin", origin.port)]))
         let quick = try await blocking { try RawHTTPClient(port: port).request("/quick", host: "m") }
         #expect(quick.text == "quick")

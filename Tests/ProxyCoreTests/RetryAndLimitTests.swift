@@ -42,13 +42,7 @@ import Testing
         let origin = TestOrigin(group: ProxyHarness.group) { _ in .delay(.milliseconds(400), "slow") }
         try await origin.start()
         let cds = clustersYAML([("origin", origin.port)], extra: "circuit_breakers: {thresholds: [{max_requests: 1}]}")
-        let proxy = try await ProxyHarness.start(lds: listenerYAML("""
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: origin}
-            """), cds: cds)
+        let proxy = try await ProxyHarness.start(lds: catchAllListenerYAML(cluster: "origin"), cds: cds)
         let port = proxy.port()
         // The first request runs on its own thread (not a task that has to wait for a cooperative thread).
         let first = Mutex<Int?>(nil)

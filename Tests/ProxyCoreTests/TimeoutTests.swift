@@ -11,13 +11,7 @@ import Testing
             head.uri == "/slow" ? .delay(.seconds(2), "late") : .respond(.ok, [], "fast")
         }
         try await origin.start()
-        let lds = listenerYAML("""
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: origin, timeout: 0.4s}
-            """)
+        let lds = catchAllListenerYAML(cluster: "origin", options: "timeout: 0.4s")
         let proxy = try await ProxyHarness.start(lds: lds, cds: clustersYAML([("origin", origin.port)]))
         let port = proxy.port()
         let (first, slow, elapsed) = try await blocking {
@@ -48,13 +42,7 @@ import Testing
                 common_http_protocol_options: {idle_timeout: 0.5s}
                 explicit_http_config: {http_protocol_options: {}}
             """)
-        let lds = listenerYAML("""
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: {prefix: "/"}
-                route: {cluster: origin}
-            """)
+        let lds = catchAllListenerYAML(cluster: "origin")
         let proxy = try await ProxyHarness.start(lds: lds, cds: cds)
         let port = proxy.port()
         // One client connection, so one event loop and one pool: back to back, one upstream connection serves

@@ -58,6 +58,17 @@ func listenerYAML(_ hosts: String, extra: String = "") -> String {
 }
 
 /// A CDS file with one STATIC cluster per (name, port) on 127.0.0.1.
+/// A listener whose one virtual host sends every request to `cluster`; `options` joins the route action.
+func catchAllListenerYAML(cluster: String, options: String = "") -> String {
+    listenerYAML("""
+        - name: all
+          domains: ["*"]
+          routes:
+          - match: {prefix: "/"}
+            route: {cluster: \(cluster)\(options.isEmpty ? "" : ", " + options)}
+        """)
+}
+
 func clustersYAML(_ clusters: [(String, Int)], extra: String = "") -> String {
     "resources:\n" + clusters.map { name, port in
         """
