@@ -38,6 +38,43 @@ import Testing
         await origin.stop()
     }
 
+    @Test func gatewayErrorsAndListedStatusCodesAreRetriedAndOthersAreNot() async throws {
+        // Each path fails its first attempt with the status in its name, then answers 200.
+        let attempts = Mutex<[String: Int]>([:])
+        let origin = TestOrigin(group: ProxyHarness.group) { head in
+            let attempt = attempts.withLock { counts in
+                counts[head.uri, default: 0] += 1
+                return counts[head.uri]!
+            }
+            guard attempt == 1, let code = Int(head.uri.split(separator: "/").last ?? "") else { return .respond(.ok, [], "fine") }
+            return .respond(HTTPResponseStatus(statusCode: code), [], "failed")
+        }
+        try await origin.start()
+        let lds = listenerYAML("""
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {prefix: "/gateway"}
+                route: {cluster: origin, retry_policy: {retry_on: gateway-error, num_retries: 1}}
+              - match: {prefix: "/codes"}
+                route:
+                  cluster: origin
+                  retry_policy: {retry_on: retriable-status-codes, retriable_status_codes: [409], num_retries: 1}
+            """)
+        let proxy = try await ProxyHarness.start(lds: lds, cds: clustersYAML([("origin", origin.port)]))
+        let port = proxy.port()
+        let answers = try await blocking {
+            try ["/gateway/503", "/gateway/500", "/codes/409", "/codes/503"].map { path in
+                let response = try RawHTTPClient(port: port).request(path, host: "m")
+                return "\(path) \(response.status) \(response.text)"
+            }
+        }
+        #expect(answers == ["/gateway/503 200 fine", "/gateway/500 500 failed", "/codes/409 200 fine", "/codes/503 503 failed"])
+        #expect(proxy.stat("cluster.origin.upstream_rq_retry") == 2)
+        await proxy.stop()
+        await origin.stop()
+    }
+
     @Test func requestsOverTheCircuitBreakerGet503UO() async throws {
         let origin = TestOrigin(group: ProxyHarness.group) { _ in .delay(.milliseconds(400), "slow") }
         try await origin.start()

@@ -62,11 +62,21 @@ final class Exchange {
         self.log = log
         // A route's policy replaces the virtual host's (Envoy does not merge them).
         let policy = action.retryPolicy ?? decision.virtualHost.retryPolicy
-        let conditions = Set(policy?.retryOn ?? [])
-        self.retryOnConnectFailure = !conditions.isDisjoint(with: ["connect-failure", "reset", "5xx", "gateway-error"])
-        self.retryOn5xx = conditions.contains("5xx")
-        self.retryOnGatewayErrors = conditions.contains("gateway-error")
-        self.retriableCodes = conditions.contains("retriable-status-codes") ? policy?.retriableStatusCodes ?? [] : []
+        // Read once per exchange without building sets: most routes name no conditions at all.
+        var onConnectFailure = false, on5xx = false, onGatewayErrors = false, onRetriableCodes = false
+        for condition in policy?.retryOn ?? [] {
+            switch condition {
+            case "5xx": on5xx = true; onConnectFailure = true
+            case "gateway-error": onGatewayErrors = true; onConnectFailure = true
+            case "connect-failure", "reset": onConnectFailure = true
+            case "retriable-status-codes": onRetriableCodes = true
+            default: break
+            }
+        }
+        self.retryOnConnectFailure = onConnectFailure
+        self.retryOn5xx = on5xx
+        self.retryOnGatewayErrors = onGatewayErrors
+        self.retriableCodes = onRetriableCodes ? policy?.retriableStatusCodes ?? [] : []
         self.retriesLeft = policy.map { min($0.numRetries, cluster.limits.maxRetries) } ?? 0
         let weighted: WeightedCluster?
         if case .weightedClusters(let clusters) = action.target {
@@ -75,10 +85,21 @@ final class Exchange {
             weighted = nil
         }
         let route = decision.route, host = decision.virtualHost, config = state.manager.routeConfig
-        self.requestLevels = [weighted?.requestHeaders ?? .init(), route.requestHeaders, host.requestHeaders,
-                              config.requestHeaders].filter { !$0.isEmpty }
-        self.responseLevels = [weighted?.responseHeaders ?? .init(), route.responseHeaders, host.responseHeaders,
-                               config.responseHeaders].filter { !$0.isEmpty }
+        self.requestLevels = Self.levels(weighted?.requestHeaders, route.requestHeaders, host.requestHeaders,
+                                         config.requestHeaders)
+        self.responseLevels = Self.levels(weighted?.responseHeaders, route.responseHeaders, host.responseHeaders,
+                                          config.responseHeaders)
+    }
+
+    /// The levels that mutate anything, most specific first; no allocation when none does (the common case).
+    private static func levels(_ weighted: HeaderMutations?, _ route: HeaderMutations, _ host: HeaderMutations,
+                               _ config: HeaderMutations) -> [HeaderMutations] {
+        var result: [HeaderMutations] = []
+        if let weighted, !weighted.isEmpty { result.append(weighted) }
+        if !route.isEmpty { result.append(route) }
+        if !host.isEmpty { result.append(host) }
+        if !config.isEmpty { result.append(config) }
+        return result
     }
 
     /// Whether the retry policy retries an upstream answer with this status.
