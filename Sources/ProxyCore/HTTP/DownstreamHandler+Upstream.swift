@@ -10,15 +10,12 @@ extension DownstreamHandler: UpstreamResponseReceiver {
         guard case .proxying(let exchange) = self.state, let context = self.context else { return }
         let status = Int(head.status.code)
         if exchange.retriesLeft > 0, exchange.retriableStatuses(status), exchange.requestEnded,
-           let replay = exchange.replayParts, let connection = exchange.connection {
+           let replay = exchange.replayParts, exchange.connection != nil {
             // Nothing reached the client yet: drop this answer and its connection, and try again after a backoff.
             exchange.retriesLeft -= 1
             exchange.cluster.stats.retries.increment()
             exchange.cluster.stats.recordResponse(status: status)
-            connection.handler.receiver = nil
-            connection.handler.invalidate()
-            connection.channel.close(promise: nil)
-            exchange.connection = nil
+            exchange.abandonUpstream()
             exchange.pendingParts = replay
             let backoff = TimeAmount.milliseconds(Int64.random(in: 0...25, using: &self.random))
             context.eventLoop.assumeIsolated().scheduleTask(in: backoff) {

@@ -290,13 +290,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     // MARK: Finishing
 
     func finish(_ exchange: Exchange, context: ChannelHandlerContext) {
-        exchange.clearDeadlines()
-        if let connection = exchange.connection {
-            connection.handler.receiver = nil
-            if !exchange.requestEnded { connection.handler.invalidate() }
-            exchange.pool.release(connection)
-            exchange.connection = nil
-        }
+        exchange.releaseUpstream(reusable: exchange.requestEnded)
         exchange.complete()
         self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
         if exchange.requestEnded {
@@ -308,13 +302,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     func failBeforeResponse(_ exchange: Exchange, reply: LocalReply, context: ChannelHandlerContext) {
-        exchange.clearDeadlines()
-        if let connection = exchange.connection {
-            connection.handler.receiver = nil
-            connection.handler.invalidate()
-            exchange.pool.release(connection)
-            exchange.connection = nil
-        }
+        exchange.releaseUpstream(reusable: false)
         exchange.complete()
         if reply.flag == "UT" { exchange.cluster.stats.requestTimeouts.increment() }
         if reply.flag == "UC" { exchange.cluster.stats.resetsBeforeResponse.increment() }
@@ -326,13 +314,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
 
     /// After the response started, an upstream failure can only be signalled by cutting the downstream connection.
     func abortAfterResponseStarted(_ exchange: Exchange, flag: String, context: ChannelHandlerContext) {
-        exchange.clearDeadlines()
-        if let connection = exchange.connection {
-            connection.handler.receiver = nil
-            connection.handler.invalidate()
-            connection.channel.close(promise: nil)
-            exchange.connection = nil
-        }
+        exchange.abandonUpstream()
         exchange.log.responseFlags = flag
         exchange.complete()
         self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
@@ -374,17 +356,10 @@ final class DownstreamHandler: ChannelDuplexHandler {
     func channelInactive(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = self.state {
             // The client went away: the upstream request is cut too, and that connection is not reused.
-            exchange.clearDeadlines()
-            if let connection = exchange.connection {
-                connection.handler.receiver = nil
-                connection.handler.invalidate()
-                connection.channel.close(promise: nil)
-                exchange.connection = nil
-            }
+            exchange.abandonUpstream()
             exchange.log.responseFlags = "DC"
             exchange.complete()
-            self.writeLog(exchange.log, status: exchange.responseStatus == 0 ? 0 : exchange.responseStatus,
-                          started: exchange.started, state: exchange.state)
+            self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
             self.state = .idle
         }
         context.fireChannelInactive()

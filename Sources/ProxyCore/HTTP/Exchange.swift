@@ -190,6 +190,24 @@ final class Exchange {
         }
     }
 
+    /// Gives the upstream connection back to the pool, which keeps it only when `reusable` and still sound.
+    func releaseUpstream(reusable: Bool) {
+        guard let connection = self.connection else { return }
+        connection.handler.receiver = nil
+        if !reusable { connection.handler.invalidate() }
+        self.pool.release(connection)
+        self.connection = nil
+    }
+
+    /// Cuts the upstream connection mid-exchange: closed at once, never offered for reuse.
+    func abandonUpstream() {
+        guard let connection = self.connection else { return }
+        connection.handler.receiver = nil
+        connection.handler.invalidate()
+        connection.channel.close(promise: nil)
+        self.connection = nil
+    }
+
     /// Nothing is enforced on this exchange any more; the watchdog finds no deadline when it next fires.
     func clearDeadlines() {
         self.routeDeadline = nil
