@@ -54,7 +54,15 @@ let package = Package(
         // depends on it. swift-crypto for SHA-256 (a second BoringSSL copy; hand-rolled hashing is not an option).
         .target(
             name: "RegistryMirror",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "ProxyConfig", "ProxyCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         // `mirrorctl` as a library so tests run its commands in process.
@@ -70,7 +78,7 @@ let package = Package(
         .target(
             name: "MirrorDaemon",
             dependencies: [
-                "ProxyConfig", "ProxyCore",
+                "ProxyConfig", "ProxyCore", "RegistryMirror",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import ProxyConfig
 import ProxyCore
+import RegistryMirror
 import ServiceLifecycle
 import UnixSignals
 
@@ -74,8 +75,9 @@ public struct MirrordCommand: AsyncParsableCommand {
         let logger = Logger(label: "mirrord")
         logger.info("mirrord \(Self.version) loaded configuration '\(label)'")
         let threads = Int(ProcessInfo.processInfo.environment["MIRRORD_THREADS"] ?? "") ?? System.coreCount
-        let server = ProxyServer(group: MultiThreadedEventLoopGroup(numberOfThreads: threads), logger: logger,
-                                 drainTime: .seconds(self.drainTimeSeconds))
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let server = ProxyServer(group: eventLoops, logger: logger, drainTime: .seconds(self.drainTimeSeconds),
+                                 responderFactory: try RegistryMirrorFactory(group: eventLoops, logger: logger))
         let files: any ConfigFileSource = self.configPath == nil
             ? InMemoryFileSource(EmbeddedConfiguration.files) : DiskFileSource()
         let reloader = ConfigReloader(bootstrapPath: label, files: files, server: server, logger: logger)

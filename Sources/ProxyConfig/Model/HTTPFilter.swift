@@ -35,7 +35,6 @@ public struct HTTPFilter: Sendable, Hashable, Encodable {
                                                      fields: routerFields + RegistryMirrorFilter.fields) else { return nil }
         if url == TypeURL.registryMirror {
             for field in routerFields where config.has(field) { config.field(field)?.error("unknown field '\(field)'") }
-            config.warning("the registry mirror filter is decoded and validated, but this build does not act on it yet")
             return RegistryMirrorFilter.decode(config).map {
                 HTTPFilter(name: name, kind: .registryMirror($0), legacyUntyped: false, source: object.source)
             }

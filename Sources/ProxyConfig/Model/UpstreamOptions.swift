@@ -5,19 +5,29 @@
 /// typed_extension_protocol_options:
 ///   mirrord.upstream:
 ///     "@type": type.googleapis.com/mirrord.config.v1.UpstreamOptions
-///     insecure_skip_tls_verify: true
+///     insecure_skip_tls_verify: false
+///     registry:
+///       name: gcr.io                  # what path-prefix and ?ns= requests call it
+///       aliases: [k8s.gcr.io]
+///       tag_ttl: 300s                 # how long a tag's digest is trusted before asking again
+///       credentials: {filename: /etc/mirrord/gcr.json}   # {"username": ..., "password": ...}
+///       token_realm_hosts: [auth.example.com]           # realms on other domains credentials may go to
+///       repositories: {allow: ["distroless/*"], deny: ["*/internal-*"]}
 /// ```
 public struct UpstreamOptions: Sendable, Hashable, Encodable {
     public static let extensionName = "mirrord.upstream"
 
     /// Turns off upstream certificate verification: the explicit, loudly logged opt-out.
     public var insecureSkipTLSVerify: Bool
+    /// How the registry mirror treats this cluster as an upstream registry; nil means defaults.
+    public var registry: RegistryUpstreamOptions?
 
-    public init(insecureSkipTLSVerify: Bool = false) {
+    public init(insecureSkipTLSVerify: Bool = false, registry: RegistryUpstreamOptions? = nil) {
         self.insecureSkipTLSVerify = insecureSkipTLSVerify
+        self.registry = registry
     }
 
-    static let fields = ["insecure_skip_tls_verify"]
+    static let fields = ["insecure_skip_tls_verify", "registry"]
 
     static func decode(_ object: ObjectReader) -> UpstreamOptions {
         let insecure = object.bool("insecure_skip_tls_verify", default: false)
@@ -25,6 +35,68 @@ public struct UpstreamOptions: Sendable, Hashable, Encodable {
             object.field("insecure_skip_tls_verify")?.warning(
                 "upstream certificates will NOT be verified: anyone on the path can impersonate this upstream")
         }
-        return UpstreamOptions(insecureSkipTLSVerify: insecure)
+        let registry = object.object("registry", fields: RegistryUpstreamOptions.fields, RegistryUpstreamOptions.decode)
+        return UpstreamOptions(insecureSkipTLSVerify: insecure, registry: registry)
+    }
+}
+
+/// A cluster's settings as an upstream registry of the mirror.
+public struct RegistryUpstreamOptions: Sendable, Hashable, Encodable {
+    /// The registry's name in image references (`docker.io`, `gcr.io`); nil means the cluster's SNI or host.
+    public var name: String?
+    public var aliases: [String]
+    /// How long a tag's digest is served without asking the upstream again.
+    public var tagTTL: EnvoyDuration
+    /// A JSON file `{"username": ..., "password": ...}`; nil means anonymous.
+    public var credentialsFile: String?
+    /// Token realm hosts beyond the upstream's own domain that may receive the credentials.
+    public var tokenRealmHosts: [String]
+    /// Repository globs (`*` within a path component, `**` across): allowed (empty = all) and denied.
+    public var allowRepositories: [String]
+    public var denyRepositories: [String]
+
+    public static let defaultTagTTL = EnvoyDuration(seconds: 300)
+
+    public init(name: String? = nil, aliases: [String] = [], tagTTL: EnvoyDuration = Self.defaultTagTTL,
+                credentialsFile: String? = nil, tokenRealmHosts: [String] = [], allowRepositories: [String] = [],
+                denyRepositories: [String] = []) {
+        self.name = name
+        self.aliases = aliases
+        self.tagTTL = tagTTL
+        self.credentialsFile = credentialsFile
+        self.tokenRealmHosts = tokenRealmHosts
+        self.allowRepositories = allowRepositories
+        self.denyRepositories = denyRepositories
+    }
+
+    static let fields = ["name", "aliases", "tag_ttl", "credentials", "token_realm_hosts", "repositories"]
+
+    static func decode(_ object: ObjectReader) -> RegistryUpstreamOptions? {
+        var options = RegistryUpstreamOptions()
+        options.name = object.string("name")
+        options.aliases = object.strings("aliases")
+        for (key, names) in [("name", options.name.map { [$0] } ?? []), ("aliases", options.aliases)] {
+            for name in names where !Self.isRegistryName(name) {
+                object.field(key)?.error("'\(name)' is not a registry host name (e.g. gcr.io, registry.example.com:5000)")
+            }
+        }
+        options.tagTTL = object.duration("tag_ttl", default: Self.defaultTagTTL)
+        options.credentialsFile = object.object("credentials", fields: ["filename"]) { credentials in
+            credentials.nonEmptyString("filename", required: true)
+        }
+        options.tokenRealmHosts = object.strings("token_realm_hosts")
+        let lists = object.object("repositories", fields: ["allow", "deny"]) { lists in
+            (lists.strings("allow"), lists.strings("deny"))
+        }
+        options.allowRepositories = lists?.0 ?? []
+        options.denyRepositories = lists?.1 ?? []
+        return options
+    }
+
+    /// Docker's rule for a registry component: a dot, a colon or `localhost`, and host characters only.
+    public static func isRegistryName(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        let allowed = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-.:[]".contains($0)) }
+        return allowed && (name.contains(".") || name.contains(":") || name == "localhost")
     }
 }

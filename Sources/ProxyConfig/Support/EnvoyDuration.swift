@@ -21,6 +21,8 @@ public struct EnvoyDuration: Sendable, Hashable, Comparable, CustomStringConvert
     public static let zero = EnvoyDuration(seconds: 0)
 
     public var isZero: Bool { self.seconds == 0 && self.nanos == 0 }
+    /// Seconds as a floating-point value, for `Date` arithmetic.
+    public var timeInterval: Double { Double(self.seconds) + Double(self.nanos) / 1_000_000_000 }
     /// Saturates at Int64.max for durations beyond about 292 years.
     public var nanoseconds: Int64 {
         let (scaled, overflow) = self.seconds.multipliedReportingOverflow(by: 1_000_000_000)

@@ -19,6 +19,8 @@ final class DownstreamHandler: ChannelDuplexHandler {
         /// Answered locally; the rest of the request body is read and dropped.
         case discarding(keepAlive: Bool)
         case proxying(Exchange)
+        /// Answered by a local responder (the registry mirror); the request body is dropped.
+        case responding(ResponderExchange)
     }
 
     let chain: ChainRuntime
@@ -167,6 +169,16 @@ final class DownstreamHandler: ChannelDuplexHandler {
             self.localReply(reply, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context)
         case .route(let action):
             let clusterName = decision.cluster(random: self.random.next())
+            if let responder = state.responder {
+                let request = ResponderRequest(method: head.method, uri: head.uri, host: host, headers: head.headers,
+                                               remoteAddress: self.remoteAddress,
+                                               virtualHostDomains: decision.virtualHost.domains, clusterName: clusterName)
+                if responder.handles(request) {
+                    self.startResponder(responder, request: request, state: state, log: log,
+                                        keepAlive: self.http2 || head.isKeepAlive, context: context)
+                    return
+                }
+            }
             guard let clusterName, let cluster = state.clusters.cluster(named: clusterName) else {
                 state.stats.noCluster.increment()
                 self.localReply(.noCluster(action.clusterNotFoundResponseCode.status), state: state, log: log,
@@ -216,6 +228,9 @@ final class DownstreamHandler: ChannelDuplexHandler {
         case .discarding(let keepAlive):
             self.state = .idle
             if !keepAlive { context.close(promise: nil) }
+        case .responding(let exchange):
+            exchange.requestEnded = true
+            if exchange.responseEnded { self.responderFinished(exchange, context: context) }
         case .proxying(let exchange):
             exchange.requestEnded = true
             exchange.sent(.end(trailers))
@@ -362,6 +377,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
             self.state = .idle
         }
+        if case .responding(let exchange) = self.state { self.responderClientGone(exchange) }
         context.fireChannelInactive()
     }
 

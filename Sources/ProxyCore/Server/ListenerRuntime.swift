@@ -13,9 +13,12 @@ public final class RoutingState: Sendable {
     public let listenerName: String
     /// Request bytes held while the upstream connection is being made (`per_connection_buffer_limit_bytes`).
     public let bufferLimit: Int
+    /// The filter that answers some requests itself (the registry mirror), if the connection manager has one.
+    public let responder: (any LocalResponder)?
 
     public init(listener: Listener, manager: HTTPConnectionManager, clusters: ClusterManager, stats: StatsStore,
-                writers: AccessLogWriters) {
+                writers: AccessLogWriters, responder: (any LocalResponder)? = nil) {
+        self.responder = responder
         self.listenerName = listener.name
         self.bufferLimit = listener.perConnectionBufferLimitBytes
         self.manager = manager

@@ -21,6 +21,8 @@ public final class ProxyServer: Sendable {
     private let applying = AsyncSerialQueue()
     /// How long a replaced or removed listener's connections get to finish (`--drain-time-s`).
     public let drainTime: Duration
+    /// Builds the registry mirror (or any local responder) for connection managers that configure one.
+    let responderFactory: (any LocalResponderFactory)?
     /// Longest wait for a new DNS cluster's first answer; after it the cluster has no hosts (503 UH) until one comes.
     public static let initialResolutionTimeout: Duration = .seconds(5)
 
@@ -52,7 +54,8 @@ public final class ProxyServer: Sendable {
     }
 
     public init(group: any EventLoopGroup, stats: StatsStore = StatsStore(), logger: Logger,
-                drainTime: Duration = .seconds(600)) {
+                drainTime: Duration = .seconds(600), responderFactory: (any LocalResponderFactory)? = nil) {
+        self.responderFactory = responderFactory
         self.group = group
         self.stats = stats
         self.accessLogs = AccessLogWriters()
@@ -106,8 +109,7 @@ public final class ProxyServer: Sendable {
             for listener in snapshot.listeners {
                 if let existing = previousListeners[listener.name], existing.config.address == listener.address {
                     if existing.config.withoutRoutes != listener.withoutRoutes {
-                        chains[listener.name] = ChainRuntime(try Self.routingState(for: listener, clusters: clusters,
-                                                                                   stats: self.stats, writers: self.accessLogs))
+                        chains[listener.name] = ChainRuntime(try self.routingState(for: listener, clusters: clusters))
                     }
                     continue
                 }
@@ -140,8 +142,7 @@ public final class ProxyServer: Sendable {
                 } else {
                     // Same socket and chain; the routes (and the clusters they point at) are swapped in place.
                     if existing.config != listener { report.listenersRouteOnly.append(listener.name) }
-                    existing.chain.replace(with: try Self.routingState(for: listener, clusters: clusters, stats: self.stats,
-                                                                       writers: self.accessLogs))
+                    existing.chain.replace(with: try self.routingState(for: listener, clusters: clusters))
                 }
                 listeners[listener.name] = BoundListener(config: listener, channel: existing.channel, slot: existing.slot)
             }
@@ -207,15 +208,17 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    static func routingState(for listener: Listener, clusters: ClusterManager, stats: StatsStore,
-                             writers: AccessLogWriters) throws -> RoutingState {
+    func routingState(for listener: Listener, clusters: ClusterManager) throws -> RoutingState {
         // Plaintext listeners take the chain without SNI names (TLS filter-chain selection comes with TLS listeners).
         let chains = listener.allFilterChains.filter { $0.httpConnectionManager != nil }
         guard let chain = chains.first(where: { $0.serverNames.isEmpty }) ?? chains.first,
               let manager = chain.httpConnectionManager else {
             throw ProxyServerError.noHTTPFilterChain(listener.name)
         }
-        return RoutingState(listener: listener, manager: manager, clusters: clusters, stats: stats, writers: writers)
+        let responder = try self.responderFactory?.responder(for: manager, clusters: clusters.clusters.mapValues(\.config),
+                                                             stats: self.stats)
+        return RoutingState(listener: listener, manager: manager, clusters: clusters, stats: self.stats,
+                            writers: self.accessLogs, responder: responder)
     }
 
     /// Resolves new DNS clusters once (concurrently, bounded), then keeps refreshing each at its `dns_refresh_rate`.
@@ -261,8 +264,7 @@ public final class ProxyServer: Sendable {
     }
 
     func bind(_ listener: Listener, clusters: ClusterManager) async throws -> BoundListener {
-        let slot = ListenerSlot(ChainRuntime(try Self.routingState(for: listener, clusters: clusters, stats: self.stats,
-                                                                    writers: self.accessLogs)))
+        let slot = ListenerSlot(ChainRuntime(try self.routingState(for: listener, clusters: clusters)))
         let bufferLimit = listener.perConnectionBufferLimitBytes
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)

@@ -221,8 +221,8 @@ public final class UpstreamCluster: Sendable {
 }
 
 /// Builds the TLS client context of a cluster: verification on by default, against the configured CA or the system store.
-enum UpstreamTLSContextFactory {
-    static func makeContext(_ tls: UpstreamTLS, verify: Bool) throws -> NIOSSLContext {
+public enum UpstreamTLSContextFactory {
+    public static func makeContext(_ tls: UpstreamTLS, verify: Bool) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = verify ? .fullVerification : .none
         configuration.applicationProtocols = tls.common.alpnProtocols.isEmpty ? ["http/1.1"]

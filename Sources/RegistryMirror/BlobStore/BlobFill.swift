@@ -12,6 +12,7 @@ import Glibc
 public final class BlobFill: Sendable {
     struct State {
         var temporaryPath: String?
+        var expectedSize: Int?
         var written = 0
         var result: Result<FileBlobStore.BlobInfo, any Error>?
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -28,9 +29,35 @@ public final class BlobFill: Sendable {
         self.state = Mutex(state)
     }
 
-    func started(at path: String) { self.update { $0.temporaryPath = path } }
+    func started(at path: String, expectedSize: Int?) {
+        self.update {
+            $0.temporaryPath = path
+            $0.expectedSize = expectedSize
+        }
+    }
     func advanced(to written: Int) { self.update { $0.written = written } }
-    func finish(_ result: Result<FileBlobStore.BlobInfo, any Error>) { self.update { $0.result = result } }
+    func finish(_ result: Result<FileBlobStore.BlobInfo, any Error>) {
+        self.update { state in
+            state.result = result
+            if case .success(let info) = result { state.written = info.size }
+        }
+    }
+
+    var succeeded: Bool { self.state.withLock { if case .success? = $0.result { true } else { false } } }
+
+    /// The blob's size as soon as it is known: the upstream's declared length once the fill started, else the
+    /// stored size at the end. Throws if the fill failed before it started.
+    public func size() async throws -> Int? {
+        while true {
+            let (result, expected, written, started) = self.state.withLock {
+                ($0.result, $0.expectedSize, $0.written, $0.temporaryPath != nil)
+            }
+            if let result { return try result.get().size }
+            if started, let expected { return expected }
+            if started { return nil }
+            await self.changed(since: written, started: started)
+        }
+    }
 
     private func update(_ change: (inout State) -> Void) {
         let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -64,47 +91,66 @@ public final class BlobFill: Sendable {
 
     /// The blob's bytes from `offset`, as they become available; throws if the fill fails.
     public func chunks(from offset: Int = 0, chunkSize: Int = 128 * 1024) -> AsyncThrowingStream<[UInt8], any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    try await self.read(from: offset, chunkSize: chunkSize) { continuation.yield($0) }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        let reader = BlobReader(self)
+        let position = Atomic<Int>(offset)
+        return AsyncThrowingStream {
+            let start = position.load(ordering: .relaxed)
+            let bytes = try await reader.read(at: start, upTo: chunkSize)
+            if bytes.isEmpty { return nil }
+            position.store(start + bytes.count, ordering: .relaxed)
+            return bytes
         }
     }
 
-    private func read(from start: Int, chunkSize: Int, yield: ([UInt8]) -> Void) async throws {
-        var fd: Int32 = -1
-        defer { if fd >= 0 { close(fd) } }
-        var offset = start
-        var buffer = [UInt8](repeating: 0, count: chunkSize)
+    /// Where a reader stands: the file to read (temporary while filling), how much of it is readable, the end.
+    func snapshot() -> (path: String?, written: Int, result: Result<FileBlobStore.BlobInfo, any Error>?) {
+        self.state.withLock { ($0.temporaryPath, $0.written, $0.result) }
+    }
+
+    func waitForChange(since written: Int, started: Bool) async { await self.changed(since: written, started: started) }
+}
+
+/// Reads a blob, stored or still arriving, at any offset: waits for bytes not written yet, keeps one file open.
+/// A reader that opened the temporary file keeps reading it after the rename (same inode).
+public final class BlobReader: Sendable {
+    private let fill: BlobFill
+    private let descriptor = Mutex<Int32>(-1)
+
+    public init(_ fill: BlobFill) { self.fill = fill }
+
+    deinit {
+        let fd = self.descriptor.withLock { $0 }
+        if fd >= 0 { close(fd) }
+    }
+
+    /// Up to `count` bytes at `offset`; empty at the end of the blob. Throws if the fill failed.
+    public func read(at offset: Int, upTo count: Int) async throws -> [UInt8] {
         while !Task.isCancelled {
-            let (path, written, result) = self.state.withLock { ($0.temporaryPath, $0.written, $0.result) }
+            let (path, written, result) = self.fill.snapshot()
+            var fd = self.descriptor.withLock { $0 }
             if fd < 0 {
                 if let path { fd = open(path, O_RDONLY | O_CLOEXEC) }
                 if fd < 0, case .success(let info)? = result { fd = open(info.path, O_RDONLY | O_CLOEXEC) }
                 if fd < 0, case .failure(let error)? = result { throw error }
                 if fd < 0 {
-                    await self.changed(since: written, started: path != nil)
+                    await self.fill.waitForChange(since: written, started: path != nil)
                     continue
                 }
+                self.descriptor.withLock { $0 = fd }
             }
             if offset < written {
-                let count = pread(fd, &buffer, min(chunkSize, written - offset), off_t(offset))
-                guard count > 0 else { throw FileBlobStore.StoreError.io("read failed at \(offset)") }
-                yield(Array(buffer[..<count]))
-                offset += count
-                continue
+                var buffer = [UInt8](repeating: 0, count: min(count, written - offset))
+                let got = pread(fd, &buffer, buffer.count, off_t(offset))
+                guard got > 0 else { throw FileBlobStore.StoreError.io("read failed at \(offset)") }
+                if got < buffer.count { buffer.removeLast(buffer.count - got) }
+                return buffer
             }
             switch result {
-            case .success?: return
+            case .success?: return []
             case .failure(let error)?: throw error
-            case nil: await self.changed(since: written, started: path != nil)
+            case nil: await self.fill.waitForChange(since: written, started: path != nil)
             }
         }
+        throw CancellationError()
     }
 }

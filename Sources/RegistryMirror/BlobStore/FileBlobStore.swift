@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,6 +14,9 @@ import Glibc
 public final class FileBlobStore: Sendable {
     public let root: URL
     let fills = InflightFills()
+    /// Sizes and last use of stored blobs, for `max_size` eviction.
+    let index: Mutex<BlobIndex>
+    public let maxSize: Int64?
 
     public enum StoreError: Error, Sendable, Equatable {
         case digestMismatch(expected: String, actual: String)
@@ -28,12 +32,15 @@ public final class FileBlobStore: Sendable {
         public var size: Int
     }
 
-    public init(root: URL) throws {
+    public init(root: URL, maxSize: Int64? = nil) throws {
         self.root = root
+        self.maxSize = maxSize
+        self.index = Mutex(BlobIndex())
         for directory in ["blobs/sha256", "tmp"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
         }
         self.sweep()
+        self.loadIndex()
     }
 
     /// Removes what an interrupted fill left behind; only complete, verified blobs live outside `tmp/`.
@@ -55,11 +62,43 @@ public final class FileBlobStore: Sendable {
         let path = self.path(for: digest)
         var info = stat()
         guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        self.touch(digest)
         return BlobInfo(digest: digest, path: path, size: Int(info.st_size))
     }
 
-    /// Stores `digest` from `body` unless it is already stored or being stored, and returns the fill every
-    /// caller shares. The fill runs in its own task: a caller that goes away does not stop it.
+    /// Where a blob's bytes come from: what the upstream said its size is, and the bytes.
+    public struct BlobSource: Sendable {
+        public var expectedSize: Int?
+        public var body: AsyncThrowingStream<[UInt8], any Error>
+
+        public init(expectedSize: Int?, body: AsyncThrowingStream<[UInt8], any Error>) {
+            self.expectedSize = expectedSize
+            self.body = body
+        }
+    }
+
+    /// Stores `digest` unless it is already stored or being stored, and returns the fill every caller shares.
+    /// `fetch` runs only for the first caller, in the fill's own task: a caller that goes away stops nothing,
+    /// and concurrent callers cause one upstream fetch.
+    public func fill(_ digest: Digest, fetch: @escaping @Sendable () async throws -> BlobSource) async -> BlobFill {
+        if let info = self.lookup(digest) { return BlobFill(completed: info) }
+        return await self.fills.fill(for: digest) { fill in
+            Task {
+                do {
+                    let source = try await fetch()
+                    let info = try await self.write(digest, expectedSize: source.expectedSize, body: source.body,
+                                                    progress: fill)
+                    fill.finish(.success(info))
+                } catch {
+                    fill.finish(.failure(error))
+                }
+                await self.fills.remove(digest)
+                if fill.succeeded { self.stored(digest) }
+            }
+        }
+    }
+
+    /// Stores `digest` from `body` (tests and local sources); see `fill(_:fetch:)`.
     public func fill<Body: AsyncSequence & Sendable>(_ digest: Digest, expectedSize: Int?, body: Body) async -> BlobFill
     where Body.Element == [UInt8] {
         if let info = self.lookup(digest) { return BlobFill(completed: info) }
@@ -72,9 +111,14 @@ public final class FileBlobStore: Sendable {
                     fill.finish(.failure(error))
                 }
                 await self.fills.remove(digest)
+                if fill.succeeded { self.stored(digest) }
             }
         }
     }
+
+    /// Bytes at the end of a blob that readers see only once the whole blob verified: a client streaming a
+    /// fill never receives a complete response with wrong content, only a truncated one.
+    static let withheldTail = 64 * 1024
 
     private func write<Body: AsyncSequence>(_ digest: Digest, expectedSize: Int?, body: Body, progress: BlobFill) async throws
     -> BlobInfo where Body.Element == [UInt8] {
@@ -82,7 +126,7 @@ public final class FileBlobStore: Sendable {
         let temporary = self.root.appendingPathComponent("tmp/\(digest.hex).\(UUID().uuidString)").path
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StoreError.io("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        progress.started(at: temporary)
+        progress.started(at: temporary, expectedSize: expectedSize)
         var hasher = SHA256()
         var written = 0
         do {
@@ -97,7 +141,7 @@ public final class FileBlobStore: Sendable {
                 }
                 hasher.update(data: chunk)
                 written += chunk.count
-                progress.advanced(to: written)
+                progress.advanced(to: max(0, written - Self.withheldTail))
                 if let expectedSize, written > expectedSize { throw StoreError.sizeMismatch(expected: expectedSize, actual: written) }
             }
             let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()

@@ -13,6 +13,8 @@ public enum RegistryErrorCode: String, Sendable, Equatable {
     case unsupported = "UNSUPPORTED"
     case tooManyRequests = "TOOMANYREQUESTS"
     case rangeInvalid = "RANGE_INVALID"
+    /// The upstream failed (down, 5xx, refused address) and the cache cannot answer instead.
+    case unavailable = "UNAVAILABLE"
 
     public var status: Int {
         switch self {
@@ -23,6 +25,7 @@ public enum RegistryErrorCode: String, Sendable, Equatable {
         case .unsupported: return 405
         case .tooManyRequests: return 429
         case .rangeInvalid: return 416
+        case .unavailable: return 503
         }
     }
 }

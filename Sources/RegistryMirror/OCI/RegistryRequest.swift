@@ -1,3 +1,5 @@
+import ProxyConfig
+
 /// A registry API request, parsed and validated before anything touches a URL or a file.
 ///
 /// Clients reach a mirror in four shapes, all on one listener:
@@ -117,9 +119,7 @@ public struct RegistryRequest: Sendable, Equatable {
 
     /// Docker's rule for the first component of a reference.
     public static func isRegistryHost(_ component: String) -> Bool {
-        guard !component.isEmpty, component.utf8.count <= 253 else { return false }
-        let allowed = component.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-.:[]".contains($0)) }
-        return allowed && (component.contains(".") || component.contains(":") || component == "localhost")
+        RegistryUpstreamOptions.isRegistryName(component)
     }
 
     /// Lower-cased, with Docker Hub's aliases folded together.

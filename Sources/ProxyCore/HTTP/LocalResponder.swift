@@ -1,0 +1,71 @@
+import NIOCore
+import NIOHTTP1
+import ProxyConfig
+
+/// An HTTP filter that answers some requests itself instead of forwarding them: the registry mirror.
+///
+/// ProxyCore knows filters only through this protocol, so the proxy builds and runs without the registry code;
+/// `mirrord` registers the registry's factory. A responder is built per configuration apply (it sees that
+/// snapshot's clusters) and is pinned by each request like the route table; state that must outlive reloads
+/// (caches, tokens) lives in the factory.
+public protocol LocalResponder: Sendable {
+    /// Whether this request is the responder's; cheap and synchronous, called on the event loop for every
+    /// routed request of a connection manager that has the filter. False leaves the request to the router.
+    func handles(_ request: ResponderRequest) -> Bool
+    /// The answer. Runs off the event loop; cancelled when the client goes away.
+    func respond(to request: ResponderRequest) async -> ResponderResponse
+}
+
+/// Builds a connection manager's responder from its filter configuration on each apply.
+public protocol LocalResponderFactory: Sendable {
+    /// nil when the connection manager has no filter this factory serves.
+    func responder(for manager: HTTPConnectionManager, clusters: [String: Cluster], stats: StatsStore) throws
+        -> (any LocalResponder)?
+}
+
+/// A routed request as a responder sees it: the request line and headers, who sent it, and what routing chose.
+public struct ResponderRequest: Sendable {
+    public var method: HTTPMethod
+    public var uri: String
+    public var host: String
+    public var headers: HTTPHeaders
+    public var remoteAddress: String?
+    /// The matched virtual host's domains (`*` for a catch-all).
+    public var virtualHostDomains: [String]
+    /// The cluster the matched route names (the first of weighted clusters), if any.
+    public var clusterName: String?
+
+    public init(method: HTTPMethod, uri: String, host: String, headers: HTTPHeaders, remoteAddress: String?,
+                virtualHostDomains: [String], clusterName: String?) {
+        self.method = method
+        self.uri = uri
+        self.host = host
+        self.headers = headers
+        self.remoteAddress = remoteAddress
+        self.virtualHostDomains = virtualHostDomains
+        self.clusterName = clusterName
+    }
+}
+
+/// A responder's answer. A streamed body must produce exactly the `content-length` it declares; if it throws
+/// midway, the connection is cut so the client sees a truncated response rather than a complete wrong one.
+public struct ResponderResponse: Sendable {
+    public enum Body: Sendable {
+        case empty
+        case bytes(ByteBuffer)
+        case stream(AsyncThrowingStream<ByteBuffer, any Error>)
+    }
+
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: Body
+    /// The access log's response flags (e.g. a cache hit), empty for none.
+    public var flag: String
+
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: Body = .empty, flag: String = "") {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.flag = flag
+    }
+}

@@ -1,0 +1,131 @@
+import NIOCore
+import Synchronization
+import NIOHTTP1
+import ProxyCore
+
+/// A blob's bytes as a response body: whole (200), one range (206 with `Content-Range`), or several ranges
+/// (206 `multipart/byteranges`), read from a stored blob or from a fill still in progress.
+enum BlobBody {
+    /// Builds the response for `ranges` of a blob of `size` bytes. `onEnd` runs when the body is done or dropped.
+    static func response(fill: BlobFill, size: Int, ranges: ByteRanges, headers base: HTTPHeaders,
+                         isHead: Bool, onEnd: @escaping @Sendable (Int) -> Void) -> ResponderResponse {
+        var headers = base
+        headers.replaceOrAdd(name: "accept-ranges", value: "bytes")
+        switch ranges {
+        case .whole:
+            headers.replaceOrAdd(name: "content-length", value: String(size))
+            return ResponderResponse(status: .ok, headers: headers,
+                                     body: isHead ? .empty : .stream(Self.stream(fill, [(0, size)], onEnd: onEnd)))
+        case .unsatisfiable:
+            onEnd(0)
+            headers.replaceOrAdd(name: "content-range", value: "bytes */\(size)")
+            headers.replaceOrAdd(name: "content-length", value: "0")
+            return ResponderResponse(status: .rangeNotSatisfiable, headers: headers)
+        case .partial(let list) where list.count == 1:
+            let range = list[0]
+            headers.replaceOrAdd(name: "content-range", value: "bytes \(range.lowerBound)-\(range.upperBound)/\(size)")
+            headers.replaceOrAdd(name: "content-length", value: String(range.count))
+            return ResponderResponse(status: .partialContent, headers: headers,
+                                     body: isHead ? .empty : .stream(Self.stream(fill, [(range.lowerBound, range.count)], onEnd: onEnd)))
+        case .partial(let list):
+            let boundary = "mirrord-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            let contentType = headers.first(name: "content-type") ?? "application/octet-stream"
+            var pieces: [(prefix: String, offset: Int, length: Int)] = []
+            var total = 0
+            for (position, range) in list.enumerated() {
+                let prefix = (position == 0 ? "" : "\r\n") + "--\(boundary)\r\nContent-Type: \(contentType)\r\n"
+                    + "Content-Range: bytes \(range.lowerBound)-\(range.upperBound)/\(size)\r\n\r\n"
+                pieces.append((prefix, range.lowerBound, range.count))
+                total += prefix.utf8.count + range.count
+            }
+            let epilogue = "\r\n--\(boundary)--\r\n"
+            total += epilogue.utf8.count
+            headers.replaceOrAdd(name: "content-type", value: "multipart/byteranges; boundary=\(boundary)")
+            headers.replaceOrAdd(name: "content-length", value: String(total))
+            return ResponderResponse(status: .partialContent, headers: headers,
+                                     body: isHead ? .empty : .stream(Self.multipart(fill, pieces, epilogue: epilogue, onEnd: onEnd)))
+        }
+    }
+
+    /// The bytes of `segments` (offset, length) in order.
+    static func stream(_ fill: BlobFill, _ segments: [(Int, Int)], onEnd: @escaping @Sendable (Int) -> Void)
+    -> AsyncThrowingStream<ByteBuffer, any Error> {
+        let pieces = segments.map { (prefix: "", offset: $0.0, length: $0.1) }
+        return Self.multipart(fill, pieces, epilogue: "", onEnd: onEnd)
+    }
+
+    static func multipart(_ fill: BlobFill, _ pieces: [(prefix: String, offset: Int, length: Int)], epilogue: String,
+                          onEnd: @escaping @Sendable (Int) -> Void) -> AsyncThrowingStream<ByteBuffer, any Error> {
+        let cursor = BodyCursor(reader: BlobReader(fill), pieces: pieces, epilogue: epilogue, onEnd: onEnd)
+        return AsyncThrowingStream { try await cursor.next() }
+    }
+}
+
+/// Walks the pieces of a body, pulling from the blob only when the consumer asks: the connection's pace is
+/// the read pace, so a slow client costs no memory.
+final class BodyCursor: Sendable {
+    private struct Position {
+        var piece = 0
+        var offset = 0
+        var remaining = 0
+        var prefixSent = false
+        var sent = 0
+        var done = false
+    }
+
+    private let reader: BlobReader
+    private let pieces: [(prefix: String, offset: Int, length: Int)]
+    private let epilogue: String
+    private let onEnd: @Sendable (Int) -> Void
+    private let position = Mutex(Position())
+
+    init(reader: BlobReader, pieces: [(prefix: String, offset: Int, length: Int)], epilogue: String,
+         onEnd: @escaping @Sendable (Int) -> Void) {
+        self.reader = reader
+        self.pieces = pieces
+        self.epilogue = epilogue
+        self.onEnd = onEnd
+        if let first = pieces.first { self.position.withLock { $0.offset = first.offset; $0.remaining = first.length } }
+    }
+
+    deinit {
+        let (done, sent) = self.position.withLock { ($0.done, $0.sent) }
+        if !done { self.onEnd(sent) }
+    }
+
+    func next() async throws -> ByteBuffer? {
+        let current = self.position.withLock { $0 }
+        if current.done { return nil }
+        guard current.piece < self.pieces.count else {
+            self.position.withLock { $0.done = true }
+            self.onEnd(current.sent)
+            return nil
+        }
+        let piece = self.pieces[current.piece]
+        if !current.prefixSent {
+            self.position.withLock { $0.prefixSent = true }
+            if !piece.prefix.isEmpty { return ByteBuffer(string: piece.prefix) }
+        }
+        if current.remaining == 0 {
+            let nextIndex = current.piece + 1
+            self.position.withLock { position in
+                position.piece = nextIndex
+                position.prefixSent = false
+                if nextIndex < self.pieces.count {
+                    position.offset = self.pieces[nextIndex].offset
+                    position.remaining = self.pieces[nextIndex].length
+                }
+            }
+            if nextIndex == self.pieces.count, !self.epilogue.isEmpty { return ByteBuffer(string: self.epilogue) }
+            return try await self.next()
+        }
+        let bytes = try await self.reader.read(at: current.offset, upTo: min(current.remaining, 256 * 1024))
+        guard !bytes.isEmpty else { throw FileBlobStore.StoreError.io("blob ended early") }
+        self.position.withLock { position in
+            position.offset += bytes.count
+            position.remaining -= bytes.count
+            position.sent += bytes.count
+        }
+        return ByteBuffer(bytes: bytes)
+    }
+}

@@ -1,0 +1,180 @@
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// One kept-alive upstream connection, read one response part at a time: the socket is read only when the
+/// reader asks for more, so a slow consumer holds at most one read's worth of bytes (backpressure without a
+/// buffer). Used by one task at a time: the pool's lock hands it over, and the response reading from it owns
+/// it until the body ends.
+public final class UpstreamConnectionHandle: Sendable {
+    let channel: any Channel
+    private let reader: NIOLoopBound<ResponsePartReader>
+    let origin: OriginKey
+    /// False once a response said `Connection: close` (or was HTTP/1.0 without keep-alive).
+    private let reusable = Atomic<Bool>(true)
+
+    init(channel: any Channel, reader: NIOLoopBound<ResponsePartReader>, origin: OriginKey) {
+        self.channel = channel
+        self.reader = reader
+        self.origin = origin
+    }
+
+    var keepAlive: Bool { self.reusable.load(ordering: .relaxed) }
+
+    func write(_ head: HTTPRequestHead) async throws {
+        self.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        try await self.channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+    }
+
+    func next() async throws -> HTTPClientResponsePart? {
+        let reader = self.reader
+        let channel = self.channel
+        let part = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                channel.eventLoop.execute { reader.value.next(continuation) }
+            }
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+        if case .head(let head)? = part, !head.isKeepAlive { self.reusable.store(false, ordering: .relaxed) }
+        return part
+    }
+
+    func close() { self.channel.close(promise: nil) }
+}
+
+/// Hands response parts to one waiting reader; reads from the socket only when asked (`autoRead` is off).
+final class ResponsePartReader: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private var buffered = CircularBuffer<HTTPClientResponsePart>()
+    private var waiter: CheckedContinuation<HTTPClientResponsePart?, any Error>?
+    private var failure: (any Error)?
+    private var closed = false
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func next(_ continuation: CheckedContinuation<HTTPClientResponsePart?, any Error>) {
+        if let part = self.buffered.popFirst() {
+            continuation.resume(returning: part)
+        } else if let failure = self.failure {
+            continuation.resume(throwing: failure)
+        } else if self.closed {
+            continuation.resume(returning: nil)
+        } else {
+            self.waiter = continuation
+            self.context?.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = self.unwrapInboundIn(data)
+        if let waiter = self.waiter {
+            self.waiter = nil
+            waiter.resume(returning: part)
+        } else {
+            self.buffered.append(part)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // A read that produced no complete part (a partial head) must not leave the waiter stranded.
+        if self.waiter != nil { context.read() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.closed = true
+        self.waiter?.resume(returning: nil)
+        self.waiter = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.failure = error
+        self.waiter?.resume(throwing: error)
+        self.waiter = nil
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension ResponsePartReader: Sendable {}
+
+/// An upstream response whose body has not been read yet. Reading it to the end gives the connection back for
+/// reuse; a response dropped before its end closes the connection (its unread bytes would corrupt the next one).
+public final class UpstreamResponse: Sendable {
+    public let head: HTTPResponseHead
+    private let connection: UpstreamConnectionHandle
+    private let client: RegistryHTTPClient
+    private let state: Mutex<(done: Bool, reading: Bool)>
+
+    init(head: HTTPResponseHead, connection: UpstreamConnectionHandle, client: RegistryHTTPClient, hasBody: Bool) {
+        self.head = head
+        self.connection = connection
+        self.client = client
+        self.state = Mutex((done: false, reading: false))
+        if !hasBody {
+            // HEAD, 204, 304: the decoder still sends `.end`, which is read when the body is asked for or dropped.
+        }
+    }
+
+    deinit {
+        if !self.state.withLock({ $0.done }) { self.connection.close() }
+    }
+
+    public var status: Int { Int(self.head.status.code) }
+
+    public func header(_ name: String) -> String? { self.head.headers.first(name: name) }
+
+    /// The declared `Content-Length`, if any and valid.
+    public var contentLength: Int? {
+        guard let text = self.header("content-length"), let value = Int(text), value >= 0 else { return nil }
+        return value
+    }
+
+    /// The next piece of the body, nil at its end. One reader at a time.
+    public func nextChunk() async throws -> ByteBuffer? {
+        if self.state.withLock({ $0.done }) { return nil }
+        while true {
+            guard let part = try await self.connection.next() else {
+                throw UpstreamFetchError.protocolError("connection closed in the middle of the body")
+            }
+            switch part {
+            case .head: throw UpstreamFetchError.protocolError("a second response head")
+            case .body(let buffer): return buffer
+            case .end:
+                self.state.withLock { $0.done = true }
+                self.client.release(self.connection)
+                return nil
+            }
+        }
+    }
+
+    /// The whole body, refusing one larger than `limit` bytes.
+    public func collect(limit: Int) async throws -> ByteBuffer {
+        var collected = ByteBuffer()
+        while var chunk = try await self.nextChunk() {
+            guard collected.readableBytes + chunk.readableBytes <= limit else {
+                throw UpstreamFetchError.protocolError("body larger than \(limit) bytes")
+            }
+            collected.writeBuffer(&chunk)
+        }
+        return collected
+    }
+
+    /// Reads and drops the rest of a small body so the connection can be reused (error pages, redirects).
+    public func discard() async {
+        if self.contentLength.map({ $0 > 64 * 1024 }) == true { return }   // not worth it: the connection closes
+        _ = try? await self.collect(limit: 64 * 1024)
+    }
+
+    /// The body as chunks of bytes, for the blob store.
+    public func body() -> AsyncThrowingStream<[UInt8], any Error> {
+        AsyncThrowingStream { () async throws -> [UInt8]? in
+            guard let chunk = try await self.nextChunk() else { return nil }
+            return Array(chunk.readableBytesView)
+        }
+    }
+}
