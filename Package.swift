@@ -120,7 +120,14 @@ let package = Package(
         ),
         .testTarget(
             name: "RegistryMirrorTests",
-            dependencies: ["RegistryMirror", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "RegistryMirror", "ProxyCore", "ProxyConfig",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
