@@ -18,20 +18,20 @@ struct PullThroughTests {
         defer { Task { await mirror.stop() } }
 
         // Path-prefix form (podman's and skopeo's mirror location with a path).
-        let first = try SkopeoPull.pull("127.0.0.1:\(mirror.port)/registry.test/team/app:v1")
+        let first = try await SkopeoPull.pull("127.0.0.1:\(mirror.port)/registry.test/team/app:v1")
         #expect(first.isSuperset(of: image.layerDigests))
         #expect(first.isSubset(of: image.digests))
         let missesAfterFirst = mirror.stat("registry.local.cache_miss")
         #expect(missesAfterFirst >= 3)   // manifest, config, layers
 
         // Host-based form (the seed's style): the virtual host names the registry.
-        let second = try SkopeoPull.pull("localhost:\(mirror.port)/team/app:v1")
+        let second = try await SkopeoPull.pull("localhost:\(mirror.port)/team/app:v1")
         #expect(second == first)
         #expect(mirror.stat("registry.local.cache_hit") >= 3)
 
         // With the upstream gone, the cached image still pulls in full (the tag is within its TTL).
         registry.stop()
-        let offline = try SkopeoPull.pull("127.0.0.1:\(mirror.port)/registry.test/team/app:v1")
+        let offline = try await SkopeoPull.pull("127.0.0.1:\(mirror.port)/registry.test/team/app:v1")
         #expect(offline == first)
     }
 
@@ -43,7 +43,7 @@ struct PullThroughTests {
         let mirror = try await MirrorHarness.start(
             upstreams: [.init(cluster: "local", registryName: "registry.test", port: registry.port)])
         defer { Task { await mirror.stop() } }
-        let pulled = try SkopeoPull.pull("127.0.0.1:\(mirror.port)/registry.test/team/multi:v1", all: true)
+        let pulled = try await SkopeoPull.pull("127.0.0.1:\(mirror.port)/registry.test/team/multi:v1", all: true)
         #expect(pulled.isSuperset(of: image.layerDigests))
         #expect(image.layerDigests.count == 2)
     }

@@ -70,10 +70,14 @@ public final class FileBlobStore: Sendable {
     public struct BlobSource: Sendable {
         public var expectedSize: Int?
         public var body: AsyncThrowingStream<[UInt8], any Error>
+        /// Told why the bytes were refused (digest or size mismatch, a broken body), for the source's stats.
+        public var onFailure: (@Sendable (any Error) -> Void)?
 
-        public init(expectedSize: Int?, body: AsyncThrowingStream<[UInt8], any Error>) {
+        public init(expectedSize: Int?, body: AsyncThrowingStream<[UInt8], any Error>,
+                    onFailure: (@Sendable (any Error) -> Void)? = nil) {
             self.expectedSize = expectedSize
             self.body = body
+            self.onFailure = onFailure
         }
     }
 
@@ -84,12 +88,14 @@ public final class FileBlobStore: Sendable {
         if let info = self.lookup(digest) { return BlobFill(completed: info) }
         return await self.fills.fill(for: digest) { fill in
             Task {
+                var source: BlobSource?
                 do {
-                    let source = try await fetch()
-                    let info = try await self.write(digest, expectedSize: source.expectedSize, body: source.body,
+                    source = try await fetch()
+                    let info = try await self.write(digest, expectedSize: source!.expectedSize, body: source!.body,
                                                     progress: fill)
                     fill.finish(.success(info))
                 } catch {
+                    source?.onFailure?(error)
                     fill.finish(.failure(error))
                 }
                 await self.fills.remove(digest)

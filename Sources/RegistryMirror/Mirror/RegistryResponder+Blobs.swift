@@ -47,7 +47,9 @@ extension RegistryResponder {
                 stats.bytesFromUpstream.increment(by: chunk.count)
                 return chunk
             }
-            return FileBlobStore.BlobSource(expectedSize: response.contentLength, body: AsyncThrowingStream(counted))
+            return FileBlobStore.BlobSource(expectedSize: response.contentLength, body: AsyncThrowingStream(counted)) { error in
+                if error is FileBlobStore.StoreError { stats.verificationFailures.increment() } else { stats.upstreamErrors.increment() }
+            }
         }
         let size: Int
         do {

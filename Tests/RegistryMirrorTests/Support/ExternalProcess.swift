@@ -35,6 +35,14 @@ enum ExternalProcess {
         return text
     }
 
+    /// Runs `body` on a GCD thread: a test must never block the cooperative pool, which the in-process mirror
+    /// needs to answer the very client the test is waiting for.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+
     /// Whether tests needing `tools` may run: when they are installed, and always under scripts/test.sh
     /// (MIRRORD_REQUIRE_TOOLS), where a missing tool must fail the tests rather than skip them.
     static func available(_ tools: String...) -> Bool {

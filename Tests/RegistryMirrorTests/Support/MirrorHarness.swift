@@ -76,7 +76,7 @@ struct MirrorHarness {
                   "@type": type.googleapis.com/mirrord.config.v1.UpstreamOptions
                   registry:
                     name: \(upstream.registryName)
-            \(indent(upstream.options, 6))
+            \(indent(upstream.options, 8))
             """
         }.joined(separator: "\n")
         let set = ConfigLoader.load(paths: ["lds.yaml", "cds.yaml"],
@@ -107,13 +107,17 @@ func indent(_ text: String, _ spaces: Int) -> String {
 
 /// curl, the real client for the routing forms skopeo cannot produce (`?ns=`, `/<registry>/v2/...`).
 enum Curl {
-    struct Response {
+    struct Response: Sendable {
         var status: Int
         var headers: [String: String]
         var body: Data
     }
 
-    static func get(_ url: String, method: String = "GET", headers: [String] = []) throws -> Response {
+    static func get(_ url: String, method: String = "GET", headers: [String] = []) async throws -> Response {
+        try await ExternalProcess.offPool { try self.getBlocking(url, method: method, headers: headers) }
+    }
+
+    static func getBlocking(_ url: String, method: String, headers: [String]) throws -> Response {
         let directory = try ExternalProcess.temporaryDirectory("curl")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var arguments = ["curl", "-sS", "-o", directory + "/body", "-D", directory + "/headers", "-X", method]

@@ -91,7 +91,11 @@ struct TestImage {
 enum SkopeoPull {
     /// Pulls `reference` (`127.0.0.1:port/...:tag`) into a fresh directory and returns the digests of what it
     /// wrote, after verifying every file's content against the digest it is named by.
-    static func pull(_ reference: String, all: Bool = false, extra: [String] = []) throws -> Set<String> {
+    static func pull(_ reference: String, all: Bool = false, extra: [String] = []) async throws -> Set<String> {
+        try await ExternalProcess.offPool { try self.pullBlocking(reference, all: all, extra: extra) }
+    }
+
+    static func pullBlocking(_ reference: String, all: Bool, extra: [String]) throws -> Set<String> {
         let target = try ExternalProcess.temporaryDirectory("pull")
         defer { try? FileManager.default.removeItem(atPath: target) }
         var arguments = ["skopeo", "copy", "--quiet", "--src-tls-verify=false", "--retry-times", "0"] + extra

@@ -1,0 +1,179 @@
+import Foundation
+import NIOPosix
+import Testing
+@testable import RegistryMirror
+
+/// Pulls from the Docker Hub stand-in: auth and CDN redirects handled server-side, one upstream fetch per blob
+/// however many clients ask, and faults that must never leave a wrong byte in the cache.
+@Suite(.serialized, .enabled(if: ExternalProcess.available("skopeo", "curl"), "needs skopeo and curl (scripts/test.sh installs them)"))
+struct DockerHubTests {
+    static func random(_ count: Int) -> Data { Data((0..<count).map { _ in UInt8.random(in: 0...255) }) }
+
+    static func start(options: String = "", filter: String = "") async throws -> (FakeDockerHub, MirrorHarness) {
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "hub", registryName: "docker.io", port: hub.registryPort, options: options)],
+            filterOptions: filter)
+        return (hub, mirror)
+    }
+
+    @Test func officialImageThroughTokenRealmAndCDNRedirects() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let image = hub.addImage("library/alpine", tag: "3", layers: [Self.random(200_000), Self.random(50_000)])
+        // A single-component Docker Hub name gets library/; the client never sees the challenge or the CDN.
+        let pulled = try await SkopeoPull.pull("127.0.0.1:\(mirror.port)/docker.io/alpine:3")
+        #expect(pulled == Set(image.blobs))
+        for blob in image.blobs {
+            #expect(hub.count("registry", "GET /v2/library/alpine/blobs/\(blob)") == 1)
+            #expect(hub.count("cdn", blob) == 1)
+        }
+        // Tag resolved by HEAD (once challenged, once with the token), manifest fetched by digest: no GET by tag.
+        #expect(hub.count("registry", "HEAD /v2/library/alpine/manifests/3") == 2)
+        #expect(hub.count("registry", "GET /v2/library/alpine/manifests/3") == 0)
+        #expect(hub.count("auth", "/token") == 1)   // one token, cached for the scope
+        // Plain /v2/<name> on the catch-all host (Docker's registry-mirrors) goes to the routed registry.
+        let again = try await SkopeoPull.pull("127.0.0.1:\(mirror.port)/library/alpine:3")
+        #expect(again == pulled)
+        #expect(hub.count("cdn", "/") == image.blobs.count)   // nothing fetched twice
+    }
+
+    @Test func twentyConcurrentColdPullsFetchEachBlobOnce() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let image = hub.addImage("team/big", tag: "v1", layers: [Self.random(1_500_000), Self.random(700_000)])
+        for blob in image.blobs { hub.setFault(.slow(milliseconds: 300), for: blob) }
+        let reference = "127.0.0.1:\(mirror.port)/docker.io/team/big:v1"
+        let results = try await withThrowingTaskGroup(of: Set<String>.self) { group in
+            for _ in 0..<20 { group.addTask { try await SkopeoPull.pull(reference) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 20)
+        #expect(results.allSatisfy { $0 == Set(image.blobs) })
+        for blob in image.blobs {
+            #expect(hub.count("cdn", blob) == 1, "upstream GETs of \(blob)")
+        }
+    }
+
+    @Test func truncatedAndCorruptedBlobsAreNeverCached() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let image = hub.addImage("team/fragile", tag: "v1", layers: [Self.random(400_000)])
+        let layer = image.blobs[1]
+        let reference = "127.0.0.1:\(mirror.port)/docker.io/team/fragile:v1"
+        let stored = mirror.cacheDirectory + "/blobs/sha256/" + layer.dropFirst(7).prefix(2) + "/" + layer.dropFirst(7)
+        for fault in [FakeDockerHub.Fault.truncate, .corrupt] {
+            hub.setFault(fault, for: layer)
+            await #expect(throws: (any Error).self) { try await SkopeoPull.pull(reference) }
+            #expect(!FileManager.default.fileExists(atPath: stored), "\(fault) left a blob in the cache")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: mirror.cacheDirectory + "/tmp")
+            #expect(leftovers.isEmpty)
+        }
+        #expect(mirror.stat("registry.hub.verification_failed") >= 1)
+        hub.setFault(nil, for: layer)
+        #expect(try await SkopeoPull.pull(reference) == Set(image.blobs))
+        #expect(FileManager.default.fileExists(atPath: stored))
+    }
+
+    @Test func upstreamErrorsAndStaleTags() async throws {
+        let (hub, mirror) = try await Self.start(options: "tag_ttl: 0s")
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let image = hub.addImage("team/app", tag: "v1", layers: [Self.random(10_000)])
+        let base = "http://127.0.0.1:\(mirror.port)/v2/docker.io/team/app"
+        let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
+        let first = try await Curl.get(base + "/manifests/v1", headers: [accept])
+        #expect(first.status == 200)
+        #expect(first.headers["docker-content-digest"] == image.manifest)
+        #expect(first.headers["docker-ratelimit-source"] == nil)
+        // The upstream fails: the last known digest is served, marked stale.
+        hub.setFault(.status(503), for: "manifest")
+        let stale = try await Curl.get(base + "/manifests/v1", headers: [accept])
+        #expect(stale.status == 200)
+        #expect(stale.headers["warning"]?.hasPrefix("299 - ") == true)
+        #expect(stale.body == first.body)
+        // HEAD carries the digest and length too.
+        let head = try await Curl.get(base + "/manifests/v1", method: "HEAD", headers: [accept])
+        #expect(head.status == 200)
+        #expect(head.headers["content-length"] == String(first.body.count))
+        #expect(head.headers["docker-content-digest"] == image.manifest)
+        // An unknown tag with the upstream failing has nothing to fall back on.
+        let unknown = try await Curl.get(base + "/manifests/v2", headers: [accept])
+        #expect(unknown.status == 503)
+        hub.setFault(nil, for: "manifest")
+        // Blob errors map to the spec's codes; 429 keeps its Retry-After hint.
+        let layer = image.blobs[1]
+        hub.setFault(.status(429), for: layer)
+        let limited = try await Curl.get(base + "/blobs/\(layer)")
+        #expect(limited.status == 429)
+        #expect(String(decoding: limited.body, as: UTF8.self).contains("TOOMANYREQUESTS"))
+        #expect(mirror.stat("registry.hub.upstream_rq_429") == 1)
+        hub.setFault(nil, for: layer)
+        let missing = try await Curl.get(base + "/blobs/sha256:" + String(repeating: "0", count: 64))
+        #expect(missing.status == 404)
+        #expect(String(decoding: missing.body, as: UTF8.self).contains("BLOB_UNKNOWN"))
+    }
+
+    @Test func rangesOnHitsAndOnBlobsStillArriving() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let bytes = Self.random(600_000)
+        let image = hub.addImage("team/ranged", tag: "v1", layers: [bytes])
+        let layer = image.blobs[1]
+        hub.setFault(.slow(milliseconds: 500), for: layer)
+        let url = "http://127.0.0.1:\(mirror.port)/v2/docker.io/team/ranged/blobs/\(layer)"
+        // A resume while the blob is still arriving: 206 with exactly the asked bytes.
+        let inFlight = try await Curl.get(url, headers: ["Range: bytes=500000-"])
+        #expect(inFlight.status == 206)
+        #expect(inFlight.headers["content-range"] == "bytes 500000-599999/600000")
+        #expect(inFlight.body == bytes.subdata(in: 500_000..<600_000))
+        // From the cache: a single range, a suffix range, several ranges, and one past the end.
+        let single = try await Curl.get(url, headers: ["Range: bytes=10-19"])
+        #expect(single.status == 206)
+        #expect(single.body == bytes.subdata(in: 10..<20))
+        let suffix = try await Curl.get(url, headers: ["Range: bytes=-5"])
+        #expect(suffix.body == bytes.suffix(5))
+        let multi = try await Curl.get(url, headers: ["Range: bytes=0-1,100-101"])
+        #expect(multi.status == 206)
+        #expect(multi.headers["content-type"]?.hasPrefix("multipart/byteranges; boundary=") == true)
+        let text = String(decoding: multi.body, as: UTF8.self)
+        #expect(text.contains("Content-Range: bytes 0-1/600000") && text.contains("Content-Range: bytes 100-101/600000"))
+        let beyond = try await Curl.get(url, headers: ["Range: bytes=700000-"])
+        #expect(beyond.status == 416)
+        #expect(hub.count("cdn", layer) == 1)
+    }
+
+    @Test func routingFormsAndRefusals() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let image = hub.addImage("library/busybox", tag: "1", layers: [Self.random(1_000)])
+        let root = "http://127.0.0.1:\(mirror.port)"
+        let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
+        let version = try await Curl.get(root + "/v2/")
+        #expect(version.status == 200)
+        #expect(version.headers["docker-distribution-api-version"] == "registry/2.0")
+        #expect(version.headers["www-authenticate"] == nil)
+        // containerd's ?ns= and the registry-first form reach the same content; ns is echoed.
+        let ns = try await Curl.get(root + "/v2/library/busybox/manifests/1?ns=docker.io", headers: [accept])
+        #expect(ns.status == 200)
+        #expect(ns.headers["oci-namespace"] == "docker.io")
+        let first = try await Curl.get(root + "/docker.io/v2/busybox/manifests/1", headers: [accept])
+        #expect(first.headers["docker-content-digest"] == image.manifest)
+        // No open relay: registries the configuration does not name are unknown.
+        let relay = try await Curl.get(root + "/v2/evil.example.com/x/y/manifests/latest")
+        #expect(relay.status == 404)
+        #expect(String(decoding: relay.body, as: UTF8.self).contains("NAME_UNKNOWN"))
+        // ns contradicting the path's registry is refused.
+        let contradiction = try await Curl.get(root + "/v2/docker.io/team/app/manifests/1?ns=quay.io")
+        #expect(contradiction.status == 403)
+        // Names and digests are checked before they touch a URL or a file.
+        for path in ["/v2/docker.io/Team/App/manifests/1", "/v2/docker.io/team/app/blobs/sha256:..%2f..%2fetc",
+                     "/v2/docker.io/team/app/blobs/sha256:abc", "/v2/docker.io/team%2f..%2f..%2fapp/manifests/1",
+                     "/v2/docker.io/team/app/manifests/bad%20tag"] {
+            let refused = try await Curl.get(root + path)
+            #expect(refused.status == 400, "\(path) answered \(refused.status)")
+        }
+        let cacheFiles = try FileManager.default.subpathsOfDirectory(atPath: mirror.cacheDirectory)
+        #expect(cacheFiles.allSatisfy { !$0.contains("..") && !$0.contains("etc") })
+        #expect(hub.count("registry", "team/app") == 0)
+    }
+}
