@@ -35,11 +35,13 @@ enum ExternalProcess {
         return text
     }
 
-    /// Runs `body` on a GCD thread: a test must never block the cooperative pool, which the in-process mirror
-    /// needs to answer the very client the test is waiting for.
+    /// Runs `body` on a thread of its own: a test must never block the cooperative pool, which the in-process
+    /// mirror needs to answer the very client the test is waiting for (GCD's global queue would also run only
+    /// as many blocking bodies at once as there are cores).
     static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.start()
         }
     }
 
