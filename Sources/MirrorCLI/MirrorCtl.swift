@@ -6,7 +6,7 @@ public struct MirrorCtl: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "mirrorctl",
         abstract: "Validate, diff and explain mirrord (Envoy v3) configuration files; inspect a running mirrord.",
-        subcommands: [ValidateCommand.self, DiffCommand.self, RoutesCommand.self, ConfigCommand.self, StatusCommand.self]
+        subcommands: [InitCommand.self, ValidateCommand.self, DiffCommand.self, RoutesCommand.self, ConfigCommand.self, StatusCommand.self]
     )
 
     public init() {}

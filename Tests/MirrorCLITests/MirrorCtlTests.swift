@@ -99,12 +99,11 @@ let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/
         #expect(result.status == 0)
         #expect(result.output.contains("virtual host:  quay (exact quay.xxx.com)"))
         #expect(result.output.contains("upstream host: quay.io"))
-        let json = await MirrorCtl.capture(["routes", "match", quickstart, "--host", "GCR.example.com:5000",
-                                            "--path", "/v2/pause/manifests/3.9", "--output", "json"])
+        let json = await MirrorCtl.capture(["routes", "match", quickstart, "--host", "mirror.example.com:5000",
+                                            "--path", "/v2/library/alpine/manifests/3", "--output", "json"])
         let results = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
-        #expect(results.first?["cluster"] as? String == "gcr")
-        #expect(results.first?["upstream_host"] as? String == "gcr.io")
-        #expect(results.first?["domain_rule"] as? String == "prefix gcr.*")
+        #expect(results.first?["cluster"] as? String == "docker_io")
+        #expect(results.first?["domain_rule"] as? String == "default *")
     }
 
     @Test func routesMatchWithoutARouteExitsOne() async {
@@ -118,11 +117,16 @@ let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/
 
 /// `mirrord`'s embedded default is the quickstart, byte for byte, and it validates.
 @Suite struct MirrordTests {
-    @Test func embeddedConfigurationIsTheQuickstart() throws {
-        for (name, text) in [("envoy", EmbeddedConfiguration.bootstrap), ("lds", EmbeddedConfiguration.listeners),
-                             ("cds", EmbeddedConfiguration.clusters)] {
+    @Test func embeddedConfigurationIsTheQuickstartAndWhatInitWrites() async throws {
+        let directory = NSTemporaryDirectory() + "mirrord-init-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(await MirrorCtl.capture(["init", "--out", directory]).status == 0)
+        for name in ["envoy", "lds", "cds"] {
+            let embedded = try #require(EmbeddedConfiguration.files["<embedded>/\(name).yaml"])
             let file = repositoryRoot.appendingPathComponent("examples/quickstart/\(name).yaml")
-            #expect(try String(contentsOf: file, encoding: .utf8) == text, "\(name).yaml differs from the embedded copy")
+            #expect(try String(contentsOf: file, encoding: .utf8) == embedded, "\(name).yaml differs from the embedded copy")
+            #expect(try String(contentsOfFile: "\(directory)/\(name).yaml", encoding: .utf8) == embedded,
+                    "init's \(name).yaml differs from the embedded copy")
         }
     }
 
@@ -132,7 +136,7 @@ let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/
         #expect(label == "<embedded>/envoy.yaml")
         #expect(set.diagnostics.filter { $0.origin == .mirrord }.isEmpty, "\(set.diagnostics)")
         #expect(set.listeners.map(\.name) == ["mirror"])
-        #expect(set.clusters.map(\.name) == ["gcr", "quay", "dockerhub"])
+        #expect(set.clusters.map(\.name) == ["docker_io", "quay_io", "gcr_io", "ghcr_io", "registry_k8s_io"])
     }
 
     @Test func flagsFollowEnvoy() throws {
@@ -142,5 +146,52 @@ let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/
         #expect(command.drainTimeSeconds == 30)
         #expect(throws: (any Error).self) { try MirrordCommand.parse(["--mode", "init_only"]) }
         #expect(throws: (any Error).self) { try MirrordCommand.parse(["--log-level", "loud"]) }
+    }
+}
+
+/// `mirrorctl init`: every flag reaches the files, the result validates, and bad flags are refused with the reason.
+@Suite struct InitCommandTests {
+    @Test func flagsShapeAValidConfiguration() async throws {
+        let directory = NSTemporaryDirectory() + "mirrord-init-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = await MirrorCtl.capture([
+            "init", "--out", directory, "--listen", "127.0.0.1:15000", "--admin", "127.0.0.1:19901",
+            "--cache-dir", "/srv/mirror", "--cache-max-size", "50Gi", "--upstream", "registry.test=http://127.0.0.1:5001",
+            "--upstream", "gcr.io=https://gcr.io", "--domain", "gcr.io=gcr.mirror.example.com", "--allow-private-upstreams",
+        ])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("mirrord -c \(directory)/envoy.yaml"))
+        #expect(result.output.contains("registry-mirrors") && result.output.contains("hosts.toml")
+                && result.output.contains("[[registry.mirror]]"))
+        #expect(await MirrorCtl.capture(["validate", "\(directory)/envoy.yaml"]).status == 0)
+        let lds = try String(contentsOfFile: "\(directory)/lds.yaml", encoding: .utf8)
+        #expect(lds.contains("port_value: 15000") && lds.contains("path: /srv/mirror, max_size: 50Gi"))
+        #expect(lds.contains("\"gcr.mirror.example.com\"") && lds.contains("allow_private_upstreams: true"))
+        #expect(lds.contains("cluster: registry_test, timeout: 0s"))   // the first upstream is the default without docker.io
+        let cds = try String(contentsOfFile: "\(directory)/cds.yaml", encoding: .utf8)
+        #expect(cds.contains("type: STATIC") && cds.contains("address: 127.0.0.1, port_value: 5001"))
+        #expect(cds.contains("sni: gcr.io") && cds.contains("name: registry.test"))
+        // Files are not overwritten without --force.
+        #expect(await MirrorCtl.capture(["init", "--out", directory]).status == 2)
+        #expect(await MirrorCtl.capture(["init", "--out", directory, "--force"]).status == 0)
+    }
+
+    @Test(arguments: [
+        (["--upstream", "gcr.io"], "NAME=URL"),
+        (["--upstream", "gcr.io=ftp://gcr.io"], "http(s)://host"),
+        (["--upstream", "gcr.io=https://gcr.io/v2"], "no path"),
+        (["--upstream", "not a name=https://x.io"], "registry host name"),
+        (["--domain", "quay.io=quay.example.com", "--upstream", "gcr.io=https://gcr.io"], "no upstream is named quay.io"),
+        (["--listen", "5000"], "HOST:PORT"),
+        (["--cache-dir", "relative/dir"], "absolute"),
+        (["--cache-max-size", "lots"], "not a size"),
+    ])
+    func badFlagsAreRefused(flags: [String], reason: String) async {
+        let directory = NSTemporaryDirectory() + "mirrord-init-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = await MirrorCtl.capture(["init", "--out", directory] + flags)
+        #expect(result.status == 2)
+        #expect(result.error.contains(reason), "\(result.error)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/envoy.yaml"))
     }
 }
