@@ -10,7 +10,8 @@
 #   5. the NIO floor: peers.sh with a bare NIO proxy (`mirrord-bench nio-floor`) as its extra target beside direct
 #      and haproxy: what NIO's HTTP/1 codecs alone cost per request, to read mirrord's ratio against (its
 #      large-blob columns mean nothing: it has no backpressure and buffers the blob, so the blob is 64 MiB)
-# BENCH=config|peers|memory|reload|floor runs one part; peers.sh knobs (WRK_DURATION, BLOB_MIB, ...) pass through.
+#   6. the registry mirror beside distribution's proxy: cold and warm pulls, upstream GETs per blob (registry-peers.sh)
+# BENCH=config|peers|memory|reload|floor|registry runs one part; peers.sh knobs (WRK_DURATION, BLOB_MIB, ...) pass through.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -83,4 +84,12 @@ if [ "$part" = all ] || [ "$part" = reload ]; then
   echo "## hot reload under load"
   "$bin/mirrord-bench" reload 100 64
   "$bin/mirrord-bench" reload 1000 64
+fi
+
+if [ "$part" = all ] || [ "$part" = registry ]; then
+  # 6. the registry mirror beside distribution's proxy (registry:2) in the same run: cold and warm pulls with
+  #    skopeo and with curl, upstream blob GETs per pull, RSS and CPU (../shared/bench/registry-peers.sh).
+  echo "## registry mirror"
+  need docker-registry skopeo curl python3
+  EXTRA_NAME=mirrord EXTRA_CMD="$PWD/scripts/bench-registry-mirrord.sh" bash "$shared/bench/registry-peers.sh"
 fi

@@ -48,3 +48,39 @@ struct PullThroughTests {
         #expect(image.layerDigests.count == 2)
     }
 }
+
+/// docker-registry with token auth whose realm is another server (gcr.io's shape): the mirror answers the
+/// challenge with the credentials file of its cluster, caches the token, and the client never sees a 401.
+@Suite(.serialized, .enabled(if: ExternalProcess.available("skopeo", "docker-registry", "openssl"),
+                             "needs skopeo, docker-registry and openssl (scripts/test.sh installs them)"))
+struct TokenAuthPullTests {
+    @Test func pullThroughATokenAuthenticatedUpstream() async throws {
+        let issuer = try await TokenIssuer(username: "mirror", password: "s3cret", group: MirrorHarness.group)
+        defer { Task { await issuer.stop() } }
+        let registry = try await DistributionRegistry(tokenAuth: .init(
+            realm: issuer.realm, service: issuer.service, issuer: issuer.issuer, certificateBundle: issuer.certificateBundle))
+        try await registry.waitUntilReady()
+        let image = try TestImage.make(layers: 1, layerSize: 50_000)
+        try image.push(to: "127.0.0.1:\(registry.port)/private/app", credentials: "mirror:s3cret")
+        let credentials = try ExternalProcess.temporaryDirectory("credentials") + "/upstream.json"
+        try Data("{\"username\":\"mirror\",\"password\":\"s3cret\"}".utf8).write(to: URL(fileURLWithPath: credentials))
+
+        let anonymous = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "locked", registryName: "private.test", port: registry.port)])
+        defer { Task { await anonymous.stop() } }
+        // Without credentials the upstream refuses, and the client hears a plain DENIED, not the upstream's challenge.
+        let refused = try await Curl.get("http://127.0.0.1:\(anonymous.port)/v2/private.test/private/app/manifests/v1")
+        #expect(refused.status == 403)
+        #expect(refused.headers["www-authenticate"] == nil)
+
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "locked", registryName: "private.test", port: registry.port,
+                              options: "credentials: {filename: \(credentials)}")])
+        defer { Task { await mirror.stop() } }
+        let before = issuer.requests.authenticated
+        let pulled = try await SkopeoPull.pull("127.0.0.1:\(mirror.port)/private.test/private/app:v1")
+        #expect(pulled.isSuperset(of: image.layerDigests))
+        // One token for the repository's pull scope, reused for the manifest, the config and the layer.
+        #expect(issuer.requests.authenticated - before == 1)
+    }
+}

@@ -114,16 +114,16 @@ public final class UpstreamRegistry: Sendable {
     private func token(for challenge: AuthChallenge, scope: String, from url: URL) async throws -> RegistryToken {
         guard let realm = challenge.realm, var components = URLComponents(string: realm),
               let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http", components.host != nil else {
-            throw RegistryError(.unauthorized, "upstream \(self.name) sent an unusable token realm")
+            throw RegistryError(.denied, "upstream \(self.name) sent an unusable token realm")
         }
         if scheme == "http", url.scheme?.lowercased() == "https" {
-            throw RegistryError(.unauthorized, "upstream \(self.name) points its token realm at plain http")
+            throw RegistryError(.denied, "upstream \(self.name) points its token realm at plain http")
         }
         var query = components.queryItems ?? []
         if let service = challenge.service { query.append(URLQueryItem(name: "service", value: service)) }
         query.append(URLQueryItem(name: "scope", value: challenge.scope ?? scope))
         components.queryItems = query
-        guard let realmURL = components.url else { throw RegistryError(.unauthorized, "bad token realm") }
+        guard let realmURL = components.url else { throw RegistryError(.denied, "bad token realm") }
         var headers = HTTPHeaders()
         if let credentials = self.credentials, self.mayReceiveCredentials(realmURL) {
             headers.add(name: "authorization", value: credentials.basic)
@@ -132,13 +132,13 @@ public final class UpstreamRegistry: Sendable {
         let body = try await response.collect(limit: 1 << 20)
         guard response.status == 200 else {
             self.stats.tokenFailures.increment()
-            throw RegistryError(.unauthorized, "upstream \(self.name) refused a token (\(response.status))")
+            throw RegistryError(.denied, "upstream \(self.name) refused a token (\(response.status))")
         }
         do {
             return try RegistryToken(json: Data(body.readableBytesView))
         } catch {
             self.stats.tokenFailures.increment()
-            throw RegistryError(.unauthorized, "upstream \(self.name) sent an unreadable token")
+            throw RegistryError(.denied, "upstream \(self.name) sent an unreadable token")
         }
     }
 }
