@@ -142,6 +142,22 @@ struct DockerHubTests {
         #expect(hub.count("cdn", layer) == 1)
     }
 
+    /// A client that asks the connection to close and reads slowly still gets every byte: the connection closes
+    /// only once the response has left the process (closing drops queued writes).
+    @Test func connectionCloseWithASlowReaderGetsTheWholeBlob() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let bytes = Self.random(6_000_000)
+        let image = hub.addImage("team/large", tag: "v1", layers: [bytes])
+        let url = "http://127.0.0.1:\(mirror.port)/v2/docker.io/team/large/blobs/\(image.blobs[1])"
+        for _ in 0..<2 {   // a miss, then a hit
+            let response = try await Curl.get(url, headers: ["Connection: close"], extra: ["--limit-rate", "30M"])
+            #expect(response.status == 200)
+            #expect(response.body.count == bytes.count)
+            #expect(response.body == bytes)
+        }
+    }
+
     @Test func routingFormsAndRefusals() async throws {
         let (hub, mirror) = try await Self.start()
         defer { Task { await mirror.stop(); await hub.stop() } }
@@ -175,5 +191,69 @@ struct DockerHubTests {
         let cacheFiles = try FileManager.default.subpathsOfDirectory(atPath: mirror.cacheDirectory)
         #expect(cacheFiles.allSatisfy { !$0.contains("..") && !$0.contains("etc") })
         #expect(hub.count("registry", "team/app") == 0)
+    }
+}
+
+/// The mirror's own protections: client authentication, the per-client concurrency limit, repository lists,
+/// the read-only API, and the address policy for upstreams.
+@Suite(.serialized, .enabled(if: ExternalProcess.available("curl", "htpasswd"), "needs curl and htpasswd (scripts/test.sh installs them)"))
+struct MirrorPolicyTests {
+    @Test func basicAuthAgainstAnHtpasswdFile() async throws {
+        let directory = try ExternalProcess.temporaryDirectory("htpasswd")
+        try ExternalProcess.run(["htpasswd", "-B", "-b", "-c", directory + "/htpasswd", "puller", "pa55word"])
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "hub", registryName: "docker.io", port: hub.registryPort)],
+            filterOptions: "client_auth: {htpasswd: {filename: \(directory)/htpasswd}}")
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        hub.addImage("library/redis", tag: "7", layers: [DockerHubTests.random(100)])
+        let root = "http://127.0.0.1:\(mirror.port)"
+        let anonymous = try await Curl.get(root + "/v2/")
+        #expect(anonymous.status == 401)
+        #expect(anonymous.headers["www-authenticate"] == "Basic realm=\"mirrord\"")
+        let wrong = try await Curl.get(root + "/v2/", headers: ["Authorization: Basic " + Data("puller:nope".utf8).base64EncodedString()])
+        #expect(wrong.status == 401)
+        let good = "Authorization: Basic " + Data("puller:pa55word".utf8).base64EncodedString()
+        #expect(try await Curl.get(root + "/v2/", headers: [good]).status == 200)
+        let manifest = try await Curl.get(root + "/v2/docker.io/redis/manifests/7", headers: [good])
+        #expect(manifest.status == 200)
+    }
+
+    @Test func perClientLimitRepositoryListsAndReadOnly() async throws {
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "hub", registryName: "docker.io", port: hub.registryPort,
+                              options: "repositories: {allow: [\"library/*\", \"team/**\"], deny: [\"team/secret*\"]}")],
+            filterOptions: "max_requests_per_client: 1")
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let image = hub.addImage("library/slow", tag: "1", layers: [DockerHubTests.random(300_000)])
+        hub.setFault(.slow(milliseconds: 800), for: image.blobs[1])
+        let root = "http://127.0.0.1:\(mirror.port)/v2/docker.io"
+        // While one request of this client is in flight, a second one is refused with 429.
+        async let slow = Curl.get(root + "/library/slow/blobs/\(image.blobs[1])")
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try await Curl.get(root + "/library/slow/manifests/1")
+        #expect(second.status == 429)
+        #expect(String(decoding: second.body, as: UTF8.self).contains("TOOMANYREQUESTS"))
+        #expect(try await slow.status == 200)
+        // Allow and deny lists.
+        #expect(try await Curl.get(root + "/other/app/manifests/1").status == 403)
+        #expect(try await Curl.get(root + "/team/secret-app/manifests/1").status == 403)
+        #expect(try await Curl.get(root + "/team/deep/app/manifests/1").status == 404)   // allowed, unknown upstream
+        // Writes are refused.
+        #expect(try await Curl.get(root + "/library/slow/blobs/uploads/", method: "POST").status == 405)
+    }
+
+    @Test func upstreamsOnPrivateAddressesNeedTheOptIn() async throws {
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "hub", registryName: "docker.io", port: hub.registryPort)],
+            filterOptions: "", allowPrivate: false)
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        hub.addImage("library/redis", tag: "7", layers: [DockerHubTests.random(100)])
+        let refused = try await Curl.get("http://127.0.0.1:\(mirror.port)/v2/docker.io/redis/manifests/7")
+        #expect(refused.status == 503)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("loopback/private/link-local"))
+        #expect(hub.count("registry", "/") == 0)
     }
 }

@@ -23,14 +23,14 @@ extension DownstreamHandler {
         context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))),
                       promise: nil)
         if body.readableBytes > 0 { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        self.writeEnd(nil, context: context)
         var entry = log
         entry.responseFlags = reply.flag
         entry.bytesSent = body.readableBytes
         self.writeLog(entry, status: Int(reply.status.code), started: nil, state: state)
         if requestEnded {
             self.state = .idle
-            if close { context.close(promise: nil) }
+            if close { self.closeWhenWritten(context: context) }
         } else {
             self.state = .discarding(keepAlive: !close)
         }

@@ -97,7 +97,7 @@ extension DownstreamHandler {
     private func endResponder(_ exchange: ResponderExchange) {
         guard case .responding(let current) = self.state, current === exchange, let context = self.context else { return }
         exchange.responseEnded = true
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        self.writeEnd(nil, context: context)
         self.completeResponder(exchange)
         if exchange.requestEnded { self.responderFinished(exchange, context: context) }
     }
@@ -105,7 +105,7 @@ extension DownstreamHandler {
     /// The body failed midway: the only honest signal left is to cut the connection.
     private func abortResponder(_ exchange: ResponderExchange) {
         guard case .responding(let current) = self.state, current === exchange, let context = self.context else { return }
-        exchange.log.responseFlags = exchange.log.responseFlags.isEmpty ? "UPE" : exchange.log.responseFlags
+        exchange.log.responseFlags = exchange.log.responseFlags.isEmpty ? "UPE" : exchange.log.responseFlags + ",UPE"
         self.completeResponder(exchange)
         self.state = .idle
         context.close(promise: nil)
@@ -121,7 +121,7 @@ extension DownstreamHandler {
     func responderFinished(_ exchange: ResponderExchange, context: ChannelHandlerContext) {
         self.state = .idle
         if !self.http2, !exchange.keepAlive || self.chain.isDraining {
-            context.close(promise: nil)
+            self.closeWhenWritten(context: context)
             return
         }
         self.drainQueue(context: context)

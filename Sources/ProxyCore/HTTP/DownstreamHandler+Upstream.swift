@@ -51,7 +51,7 @@ extension DownstreamHandler: UpstreamResponseReceiver {
     func upstreamResponseEnd(_ trailers: HTTPHeaders?) {
         guard case .proxying(let exchange) = self.state, let context = self.context else { return }
         exchange.responseEnded = true
-        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
+        self.writeEnd(trailers, context: context)
         self.finish(exchange, context: context)
         self.drainQueue(context: context)
     }

@@ -39,6 +39,10 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private var queuedBytes = 0
     private var drainingQueue = false
 
+    /// The write of the last response's end: a connection that must close closes when it completes, because
+    /// closing drops writes still queued in the channel (a slow client would get a truncated body).
+    var lastEndWrite: EventLoopFuture<Void>?
+
     /// True on an HTTP/2 stream: no connection-level headers, and the stream, not the connection, ends.
     let http2: Bool
 
@@ -227,7 +231,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             break
         case .discarding(let keepAlive):
             self.state = .idle
-            if !keepAlive { context.close(promise: nil) }
+            if !keepAlive { self.closeWhenWritten(context: context) }
         case .responding(let exchange):
             exchange.requestEnded = true
             if exchange.responseEnded { self.responderFinished(exchange, context: context) }
@@ -310,7 +314,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
         if exchange.requestEnded {
             self.state = .idle
-            if !self.http2, !exchange.keepAlive || self.chain.isDraining { context.close(promise: nil) }
+            if !self.http2, !exchange.keepAlive || self.chain.isDraining { self.closeWhenWritten(context: context) }
         } else {
             self.state = .discarding(keepAlive: exchange.keepAlive)
         }
@@ -335,6 +339,24 @@ final class DownstreamHandler: ChannelDuplexHandler {
         self.writeLog(exchange.log, status: exchange.responseStatus, started: exchange.started, state: exchange.state)
         self.state = .idle
         context.close(promise: nil)
+    }
+
+    // MARK: Ending responses
+
+    func writeEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: promise)
+        self.lastEndWrite = promise.futureResult
+    }
+
+    /// Closes the connection once every response byte written so far has reached the socket.
+    func closeWhenWritten(context: ChannelHandlerContext) {
+        guard let pending = self.lastEndWrite else {
+            context.close(promise: nil)
+            return
+        }
+        let channel = context.channel
+        pending.whenComplete { _ in channel.close(promise: nil) }
     }
 
     // MARK: Backpressure

@@ -79,9 +79,10 @@ extension RegistryResponder {
 }
 
 extension AsyncThrowingStream where Failure == any Error {
-    /// Wraps any async sequence of the same elements, pulling from it only when asked.
-    init<Base: AsyncSequence & Sendable>(_ base: Base) where Base.Element == Element {
-        let box = IteratorBox(base.makeAsyncIterator())
+    /// Wraps any async sequence of the same elements, pulling from it only when asked; `onEnd` runs once, when
+    /// the sequence ends, fails, or is dropped unfinished (the client went away).
+    init<Base: AsyncSequence & Sendable>(_ base: Base, onEnd: (@Sendable () -> Void)? = nil) where Base.Element == Element {
+        let box = IteratorBox(base.makeAsyncIterator(), onEnd: onEnd)
         self.init { try await box.next() }
     }
 }
@@ -89,6 +90,30 @@ extension AsyncThrowingStream where Failure == any Error {
 /// Holds a sequence's iterator for a pull-based stream; the stream calls it from one task at a time.
 private final class IteratorBox<Iterator: AsyncIteratorProtocol>: @unchecked Sendable {
     var iterator: Iterator
-    init(_ iterator: Iterator) { self.iterator = iterator }
-    func next() async throws -> Iterator.Element? { try await self.iterator.next() }
+    var onEnd: (@Sendable () -> Void)?
+
+    init(_ iterator: Iterator, onEnd: (@Sendable () -> Void)?) {
+        self.iterator = iterator
+        self.onEnd = onEnd
+    }
+
+    deinit { self.onEnd?() }
+
+    func next() async throws -> Iterator.Element? {
+        do {
+            guard let element = try await self.iterator.next() else {
+                self.end()
+                return nil
+            }
+            return element
+        } catch {
+            self.end()
+            throw error
+        }
+    }
+
+    private func end() {
+        self.onEnd?()
+        self.onEnd = nil
+    }
 }

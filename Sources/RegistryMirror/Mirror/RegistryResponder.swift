@@ -45,14 +45,22 @@ final class RegistryResponder: LocalResponder {
             response.headers.replaceOrAdd(name: "retry-after", value: "1")
             return response
         }
-        defer { self.limiter.end(client) }
+        var response: ResponderResponse
         do {
-            return try await self.route(request)
+            response = try await self.route(request)
         } catch let error as RegistryError {
-            return Self.error(error, method: request.method)
+            response = Self.error(error, method: request.method)
         } catch {
-            return Self.error(RegistryError(.unavailable, "upstream failure: \(error)"), method: request.method)
+            response = Self.error(RegistryError(.unavailable, "upstream failure: \(error)"), method: request.method)
         }
+        // The client's slot is held until its body has been sent, not just until the answer is ready.
+        let limiter = self.limiter
+        if case .stream(let body) = response.body {
+            response.body = .stream(AsyncThrowingStream(body, onEnd: { limiter.end(client) }))
+        } else {
+            limiter.end(client)
+        }
+        return response
     }
 
     private func route(_ request: ResponderRequest) async throws -> ResponderResponse {

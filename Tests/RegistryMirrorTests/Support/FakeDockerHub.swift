@@ -19,6 +19,8 @@ final class FakeDockerHub: Sendable {
         case corrupt
         case status(Int)
         case slow(milliseconds: Int)
+        /// Sends this many bytes of the body, then nothing more (the connection stays open).
+        case stall(afterBytes: Int)
     }
 
     struct Content: Sendable {
@@ -231,6 +233,11 @@ final class FakeHubHandler: ChannelInboundHandler, Sendable {
             corrupted[corrupted.count / 2] ^= 0xFF
             self.send(context, .ok, body: corrupted)
         case .slow(let milliseconds)?: self.send(context, .ok, body: data, delay: milliseconds)
+        case .stall(let count)?:
+            var headers = HTTPHeaders([("content-length", String(data.count))])
+            headers.add(name: "content-type", value: "application/octet-stream")
+            context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: data.prefix(count))))), promise: nil)
         default: self.send(context, .ok, headers: [("content-type", "application/octet-stream")], body: data,
                            head: head.method == .HEAD)
         }

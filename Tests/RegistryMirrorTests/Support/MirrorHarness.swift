@@ -22,7 +22,8 @@ struct MirrorHarness {
     }
 
     static func start(upstreams: [Upstream], hosted: String? = nil, defaultCluster: String? = nil,
-                      filterOptions: String = "", cacheDirectory: String? = nil) async throws -> MirrorHarness {
+                      filterOptions: String = "", cacheDirectory: String? = nil, allowPrivate: Bool = true) async throws
+    -> MirrorHarness {
         let cache = try cacheDirectory ?? ExternalProcess.temporaryDirectory("cache")
         var hosts = ""
         if let hosted {
@@ -58,7 +59,7 @@ struct MirrorHarness {
                       typed_config:
                         "@type": type.googleapis.com/mirrord.config.v1.RegistryMirror
                         cache: {path: \(cache)}
-                        allow_private_upstreams: true
+                        allow_private_upstreams: \(allowPrivate)
             \(indent(filterOptions, 12))
                     - name: envoy.filters.http.router
                       typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
@@ -113,16 +114,17 @@ enum Curl {
         var body: Data
     }
 
-    static func get(_ url: String, method: String = "GET", headers: [String] = []) async throws -> Response {
-        try await ExternalProcess.offPool { try self.getBlocking(url, method: method, headers: headers) }
+    static func get(_ url: String, method: String = "GET", headers: [String] = [], extra: [String] = []) async throws -> Response {
+        try await ExternalProcess.offPool { try self.getBlocking(url, method: method, headers: headers, extra: extra) }
     }
 
-    static func getBlocking(_ url: String, method: String, headers: [String]) throws -> Response {
+    static func getBlocking(_ url: String, method: String, headers: [String], extra: [String]) throws -> Response {
         let directory = try ExternalProcess.temporaryDirectory("curl")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var arguments = ["curl", "-sS", "-o", directory + "/body", "-D", directory + "/headers", "-X", method]
         if method == "HEAD" { arguments = ["curl", "-sS", "-I", "-o", directory + "/body", "-D", directory + "/headers"] }
         for header in headers { arguments += ["-H", header] }
+        arguments += extra
         arguments.append(url)
         try ExternalProcess.run(arguments)
         let headerText = (try? String(contentsOfFile: directory + "/headers", encoding: .utf8)) ?? ""

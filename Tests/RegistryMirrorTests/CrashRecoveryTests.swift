@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `mirrord` executable killed with SIGKILL in the middle of a blob fill, then restarted on the same cache:
+/// the partial file is swept, nothing partial is ever served, and the blob is fetched again whole.
+@Suite(.serialized, .enabled(if: ExternalProcess.available("curl"), "needs curl (scripts/test.sh installs it)"))
+struct CrashRecoveryTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static func binary(_ name: String) -> String {
+        for configuration in ["debug", "release"] {
+            let path = root.appendingPathComponent(".build/\(configuration)/\(name)").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return name
+    }
+
+    @Test func killDuringAFillThenRestart() async throws {
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        defer { Task { await hub.stop() } }
+        let bytes = DockerHubTests.random(2_000_000)
+        let image = hub.addImage("library/crash", tag: "1", layers: [bytes])
+        let layer = image.blobs[1]
+        hub.setFault(.stall(afterBytes: 1_000_000), for: layer)
+
+        let directory = try ExternalProcess.temporaryDirectory("crash")
+        let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
+        try ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
+                                 "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
+                                 "--cache-dir", directory + "/cache", "--upstream", "docker.io=http://127.0.0.1:\(hub.registryPort)",
+                                 "--allow-private-upstreams"])
+        func launch() async throws -> ChildProcess {
+            let child = try ChildProcess([Self.binary("mirrord"), "-c", directory + "/conf/envoy.yaml"], log: directory + "/mirrord.log")
+            try await waitForPort(port)
+            return child
+        }
+        let url = "http://127.0.0.1:\(port)/v2/library/crash/blobs/\(layer)"
+        var mirrord = try await launch()
+        // A client starts the blob; the upstream stalls half way; the mirror is killed with the fill in progress.
+        let client = Task { try? await Curl.get(url) }
+        let temporary = directory + "/cache/tmp"
+        for _ in 0..<200 {
+            let partial = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+            if let name = partial.first, let size = try? FileManager.default.attributesOfItem(atPath: temporary + "/" + name)[.size] as? Int,
+               size >= 900_000 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).count == 1)
+        kill(mirrord.process.processIdentifier, SIGKILL)
+        mirrord.process.waitUntilExit()
+        _ = await client.value
+
+        hub.setFault(nil, for: layer)
+        mirrord = try await launch()
+        defer { mirrord.stop() }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary).isEmpty, "the partial fill was not swept")
+        let stored = directory + "/cache/blobs/sha256/" + layer.dropFirst(7).prefix(2) + "/" + layer.dropFirst(7)
+        #expect(!FileManager.default.fileExists(atPath: stored))
+        let response = try await Curl.get(url)
+        #expect(response.status == 200)
+        #expect(response.body == bytes)
+        #expect(FileManager.default.fileExists(atPath: stored))
+        #expect(hub.count("cdn", layer) == 2)
+    }
+}
