@@ -29,6 +29,14 @@ struct RoutesCommand: AsyncParsableCommand {
             for listener in dump.listeners {
                 let sni = listener.serverNames.isEmpty ? "" : " sni \(listener.serverNames.joined(separator: ","))"
                 Output.current.print("listener \(listener.listener) \(listener.address)\(sni) route_config \(listener.routeConfig)")
+                if let registry = listener.registryMirror {
+                    let limit = registry.maxSize.map { ", max_size \($0) bytes" } ?? ""
+                    Output.current.print("  registry_mirror cache \(registry.cache)\(limit)")
+                    for upstream in registry.upstreams {
+                        let aliases = upstream.aliases.isEmpty ? "" : " (also \(upstream.aliases.joined(separator: ", ")))"
+                        Output.current.print("    upstream \(upstream.registry)\(aliases) -> cluster \(upstream.cluster) tag_ttl \(upstream.tagTTL)")
+                    }
+                }
                 for host in listener.virtualHosts {
                     Output.current.print("  virtual_host \(host.name) domains \(host.domains.joined(separator: ", "))")
                     for route in host.routes {

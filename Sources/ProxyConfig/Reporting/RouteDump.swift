@@ -6,6 +6,22 @@ public struct RouteDump: Sendable, Encodable {
         public var serverNames: [String]
         public var routeConfig: String
         public var virtualHosts: [HostEntry]
+        /// The registry mirror filter of this connection manager, if it has one.
+        public var registryMirror: RegistryEntry?
+    }
+
+    /// What the registry mirror of a connection manager serves, and from where.
+    public struct RegistryEntry: Sendable, Encodable {
+        public var cache: String
+        public var maxSize: Int64?
+        public var upstreams: [UpstreamEntry]
+    }
+
+    public struct UpstreamEntry: Sendable, Encodable {
+        public var registry: String
+        public var aliases: [String]
+        public var cluster: String
+        public var tagTTL: String
     }
 
     public struct HostEntry: Sendable, Encodable {
@@ -37,7 +53,8 @@ public struct RouteDump: Sendable, Encodable {
                     virtualHosts: manager.routeConfig.virtualHosts.map { host in
                         HostEntry(name: host.name, domains: host.domains,
                                   routes: host.routes.enumerated().map { Self.entry($0.offset, $0.element) })
-                    })
+                    },
+                    registryMirror: Self.registry(manager, clusters: set.clusters))
             }
         }
     }
@@ -88,5 +105,19 @@ public struct RouteDump: Sendable, Encodable {
             case .regex(let regex): return "~ \(regex.pattern)"
             }
         }
+    }
+
+    static func registry(_ manager: HTTPConnectionManager, clusters: [Cluster]) -> RegistryEntry? {
+        let filter = manager.httpFilters.lazy.compactMap { filter -> RegistryMirrorFilter? in
+            if case .registryMirror(let config) = filter.kind { return config } else { return nil }
+        }.first
+        guard let filter else { return nil }
+        let byName = Dictionary(clusters.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let upstreams = RegistryUpstreamCatalog.upstreams(byName, manager: manager).map { cluster in
+            UpstreamEntry(registry: RegistryUpstreamCatalog.name(of: cluster),
+                          aliases: cluster.mirrordOptions?.registry?.aliases ?? [], cluster: cluster.name,
+                          tagTTL: (cluster.mirrordOptions?.registry?.tagTTL ?? RegistryUpstreamOptions.defaultTagTTL).description)
+        }
+        return RegistryEntry(cache: filter.cachePath, maxSize: filter.maxCacheSize, upstreams: upstreams)
     }
 }

@@ -30,7 +30,7 @@ public final class RegistryMirrorFactory: LocalResponderFactory {
         let cache = try self.cache(at: config.cachePath, maxSize: config.maxCacheSize)
         let policy = AddressPolicy(allowPrivate: config.allowPrivateUpstreams)
         var upstreams = RegistryUpstreams()
-        for cluster in RegistryUpstreams.candidates(clusters, manager: manager) {
+        for cluster in RegistryUpstreamCatalog.upstreams(clusters, manager: manager) {
             guard let upstream = try self.upstream(for: cluster, policy: policy, stats: stats) else { continue }
             upstreams.byCluster[cluster.name] = upstream
             for name in [upstream.name] + (cluster.mirrordOptions?.registry?.aliases ?? []) {
@@ -73,7 +73,7 @@ public final class RegistryMirrorFactory: LocalResponderFactory {
             self.client.setTLS(try UpstreamTLSContextFactory.makeContext(tls, verify: verify), for: origin)
         }
         let upstream = try UpstreamRegistry(
-            name: RegistryUpstreams.name(of: cluster), cluster: cluster, baseURL: baseURL,
+            name: RegistryUpstreamCatalog.name(of: cluster), cluster: cluster, baseURL: baseURL,
             options: cluster.mirrordOptions?.registry ?? RegistryUpstreamOptions(), policy: policy,
             client: self.client, stats: RegistryStats(cluster: cluster.name, store: stats))
         self.upstreams.withLock { $0[cluster.name] = upstream }

@@ -24,7 +24,7 @@ public struct RegistryRequest: Sendable, Equatable {
     public var name: RepositoryName?
     public var kind: Kind
 
-    public static let dockerHubAliases: Set<String> = ["docker.io", "index.docker.io", "registry-1.docker.io"]
+    public static let dockerHubAliases = RegistryUpstreamCatalog.dockerHubAliases
 
     /// Parses a request target (path and query). `defaultRegistry` is the registry of the virtual host, if any:
     /// used for Docker Hub normalisation, and an `ns` or path registry that contradicts it is refused.
@@ -123,10 +123,7 @@ public struct RegistryRequest: Sendable, Equatable {
     }
 
     /// Lower-cased, with Docker Hub's aliases folded together.
-    public static func canonical(_ registry: String) -> String {
-        let lower = registry.lowercased()
-        return dockerHubAliases.contains(lower) ? "docker.io" : lower
-    }
+    public static func canonical(_ registry: String) -> String { RegistryUpstreamCatalog.canonical(registry) }
 
     static func percentDecoded(_ text: String) -> String {
         var bytes: [UInt8] = []
