@@ -244,6 +244,19 @@ struct MirrorPolicyTests {
         #expect(try await Curl.get(root + "/library/slow/blobs/uploads/", method: "POST").status == 405)
     }
 
+    @Test func aRouteCanTurnTheMirrorOff() async throws {
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "hub", registryName: "docker.io", port: hub.registryPort)],
+            mirrorDisabledOnDefaultRoute: true)
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        // The router forwards the request as a plain proxy: the upstream's own challenge comes back.
+        let forwarded = try await Curl.get("http://127.0.0.1:\(mirror.port)/v2/")
+        #expect(forwarded.status == 401)
+        #expect(forwarded.headers["www-authenticate"]?.hasPrefix("Bearer realm=") == true)
+        #expect(hub.count("registry", "GET /v2/") == 1)
+    }
+
     @Test func upstreamsOnPrivateAddressesNeedTheOptIn() async throws {
         let hub = try await FakeDockerHub(group: MirrorHarness.group)
         let mirror = try await MirrorHarness.start(

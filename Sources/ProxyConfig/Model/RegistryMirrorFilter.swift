@@ -66,3 +66,21 @@ public enum ByteSize {
         return overflow ? nil : product
     }
 }
+
+/// The registry mirror's per-route options (`typed_per_filter_config`):
+///
+/// ```yaml
+/// typed_per_filter_config:
+///   mirrord.filters.http.registry_mirror:
+///     "@type": type.googleapis.com/mirrord.config.v1.RegistryMirrorPerRoute
+///     disabled: true        # this route's registry paths are forwarded by the router, not answered by the mirror
+/// ```
+public struct RegistryMirrorPerRoute: Sendable, Hashable, Encodable {
+    public var disabled: Bool
+
+    static let fields = ["disabled"]
+
+    static func decode(_ object: ObjectReader) -> RegistryMirrorPerRoute {
+        RegistryMirrorPerRoute(disabled: object.bool("disabled", default: false))
+    }
+}

@@ -13,6 +13,8 @@ public struct Route: Sendable, Hashable, Encodable {
     public var responseHeaders: HeaderMutations
     /// Per-filter options by filter name, kept as written (mirrord's own filters decode theirs).
     public var typedPerFilterConfig: [String: OpaqueValue]
+    /// The registry mirror's options for this route (`typed_per_filter_config` under a `mirrord.` filter name).
+    public var registryMirror: RegistryMirrorPerRoute?
     public var source: SourceInfo
 
     static let fields = [
@@ -40,14 +42,20 @@ public struct Route: Sendable, Hashable, Encodable {
         default: action = nil
         }
         var perFilter: [String: OpaqueValue] = [:]
+        var registryMirror: RegistryMirrorPerRoute?
         for (key, value) in object.field("typed_per_filter_config")?.entries() ?? [] {
+            if key.hasPrefix("mirrord.") {
+                registryMirror = value.typedConfig([TypeURL.registryMirrorPerRoute], fields: RegistryMirrorPerRoute.fields)
+                    .map { RegistryMirrorPerRoute.decode($0.object) }
+                continue
+            }
             perFilter[key] = value.opaque()
         }
         guard let match, let action else { return nil }
         return Route(name: object.string("name"), match: match, action: action,
                      requestHeaders: object.headerMutations(prefix: "request"),
                      responseHeaders: object.headerMutations(prefix: "response"),
-                     typedPerFilterConfig: perFilter, source: object.source)
+                     typedPerFilterConfig: perFilter, registryMirror: registryMirror, source: object.source)
     }
 }
 

@@ -17,6 +17,7 @@ public enum TypeURL {
     /// mirrord's own extensions live in their own namespace, so a file stays Envoy-shaped.
     public static let mirrordUpstreamOptions = prefix + "mirrord.config.v1.UpstreamOptions"
     public static let registryMirror = prefix + "mirrord.config.v1.RegistryMirror"
+    public static let registryMirrorPerRoute = prefix + "mirrord.config.v1.RegistryMirrorPerRoute"
 
     /// Envoy accepts any host before the last `/`; only the message name selects the type.
     static func messageName(_ url: String) -> String {

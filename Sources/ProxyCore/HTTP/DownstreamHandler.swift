@@ -173,7 +173,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             self.localReply(reply, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context)
         case .route(let action):
             let clusterName = decision.cluster(random: self.random.next())
-            if let responder = state.responder {
+            if let responder = state.responder, decision.route.registryMirror?.disabled != true {
                 let request = ResponderRequest(method: head.method, uri: head.uri, host: host, headers: head.headers,
                                                remoteAddress: self.remoteAddress,
                                                virtualHostDomains: decision.virtualHost.domains, clusterName: clusterName)

@@ -22,7 +22,8 @@ struct MirrorHarness {
     }
 
     static func start(upstreams: [Upstream], hosted: String? = nil, defaultCluster: String? = nil,
-                      filterOptions: String = "", cacheDirectory: String? = nil, allowPrivate: Bool = true) async throws
+                      filterOptions: String = "", cacheDirectory: String? = nil, allowPrivate: Bool = true,
+                      mirrorDisabledOnDefaultRoute: Bool = false) async throws
     -> MirrorHarness {
         let cache = try cacheDirectory ?? ExternalProcess.temporaryDirectory("cache")
         var hosts = ""
@@ -37,7 +38,7 @@ struct MirrorHarness {
         hosts += """
             - name: all
               domains: ["*"]
-              routes: [{match: {prefix: "/"}, route: {cluster: \(defaultCluster ?? upstreams[0].cluster), timeout: 0s}}]
+              routes: [{match: {prefix: "/"}, route: {cluster: \(defaultCluster ?? upstreams[0].cluster), timeout: 0s}\(mirrorDisabledOnDefaultRoute ? ", typed_per_filter_config: {mirrord.filters.http.registry_mirror: {\"@type\": type.googleapis.com/mirrord.config.v1.RegistryMirrorPerRoute, disabled: true}}" : "")}]
             """
         let lds = """
             resources:
