@@ -39,7 +39,25 @@ extension DownstreamHandler {
         exchange.task = Task {
             let response = await responder.respond(to: request)
             let streaming = try? await eventLoop.submit { handler.value.writeResponderHead(response, bound.value) }.get()
-            guard streaming == true, case .stream(let body) = response.body else { return }
+            guard streaming == true else { return }
+            let body: AsyncThrowingStream<ByteBuffer, any Error>
+            switch response.body {
+            case .stream(let stream): body = stream
+            case .file(let file):
+                do {
+                    if try await eventLoop.flatSubmit({ handler.value.writeFileRegion(file, bound.value) }).get() {
+                        file.onEnd(file.length)
+                        eventLoop.execute { handler.value.endResponder(bound.value) }
+                        return
+                    }
+                } catch {
+                    file.onEnd(0)
+                    eventLoop.execute { handler.value.abortResponder(bound.value) }
+                    return
+                }
+                body = file.fallback
+            default: return
+            }
             do {
                 for try await chunk in body {
                     try await eventLoop.flatSubmit { handler.value.writeResponderChunk(chunk, bound.value) }.get()
@@ -62,8 +80,9 @@ extension DownstreamHandler {
         context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status,
                                                                   headers: headers))), promise: nil)
         switch response.body {
-        case .stream:
+        case .stream, .file:
             if exchange.isHead {
+                if case .file(let file) = response.body { file.onEnd(0) }
                 self.endResponder(exchange)
                 return false
             }
@@ -80,6 +99,20 @@ extension DownstreamHandler {
             self.endResponder(exchange)
             return false
         }
+    }
+
+    /// Sends a file range with sendfile on a plain HTTP/1 connection; the future says whether it was sent that
+    /// way (false: the caller streams the fallback instead). An HTTP/2 stream cannot carry a file region.
+    private func writeFileRegion(_ file: ResponderResponse.FileBody, _ exchange: ResponderExchange) -> EventLoopFuture<Bool> {
+        guard case .responding(let current) = self.state, current === exchange, let context = self.context, !self.http2,
+              let handle = try? NIOFileHandle(_deprecatedPath: file.path) else {
+            return exchange.eventLoop.makeSucceededFuture(false)
+        }
+        exchange.log.bytesSent += file.length
+        let region = FileRegion(fileHandle: handle, readerIndex: file.offset, endIndex: file.offset + file.length)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(.body(.fileRegion(region))), promise: promise)
+        return promise.futureResult.always { _ in try? handle.close() }.map { true }
     }
 
     /// Writes a chunk; the future completes at once while the socket takes more, else when this chunk is written.

@@ -54,6 +54,26 @@ public struct ResponderResponse: Sendable {
         case empty
         case bytes(ByteBuffer)
         case stream(AsyncThrowingStream<ByteBuffer, any Error>)
+        /// A range of a complete file (a cache hit): sent with sendfile where the connection allows it (plain
+        /// HTTP/1), else read through `fallback`. `onEnd` runs once the bytes are out or the send failed.
+        case file(FileBody)
+    }
+
+    public struct FileBody: Sendable {
+        public var path: String
+        public var offset: Int
+        public var length: Int
+        public var fallback: AsyncThrowingStream<ByteBuffer, any Error>
+        public var onEnd: @Sendable (_ sent: Int) -> Void
+
+        public init(path: String, offset: Int, length: Int, fallback: AsyncThrowingStream<ByteBuffer, any Error>,
+                    onEnd: @escaping @Sendable (_ sent: Int) -> Void) {
+            self.path = path
+            self.offset = offset
+            self.length = length
+            self.fallback = fallback
+            self.onEnd = onEnd
+        }
     }
 
     public var status: HTTPResponseStatus

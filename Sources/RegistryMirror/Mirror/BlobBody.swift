@@ -8,14 +8,23 @@ import ProxyCore
 enum BlobBody {
     /// Builds the response for `ranges` of a blob of `size` bytes. `onEnd` runs when the body is done or dropped.
     static func response(fill: BlobFill, size: Int, ranges: ByteRanges, headers base: HTTPHeaders,
-                         isHead: Bool, onEnd: @escaping @Sendable (Int) -> Void) -> ResponderResponse {
+                         isHead: Bool, storedAt path: String? = nil, onEnd end: @escaping @Sendable (Int) -> Void)
+    -> ResponderResponse {
+        let once = Once(end)
+        let onEnd: @Sendable (Int) -> Void = { once.call($0) }
+        /// A stored blob goes out with sendfile where the connection allows; the stream is the fallback.
+        func body(_ offset: Int, _ length: Int) -> ResponderResponse.Body {
+            let stream = Self.stream(fill, [(offset, length)], onEnd: onEnd)
+            guard let path else { return .stream(stream) }
+            return .file(ResponderResponse.FileBody(path: path, offset: offset, length: length, fallback: stream, onEnd: onEnd))
+        }
         var headers = base
         headers.replaceOrAdd(name: "accept-ranges", value: "bytes")
         switch ranges {
         case .whole:
             headers.replaceOrAdd(name: "content-length", value: String(size))
             return ResponderResponse(status: .ok, headers: headers,
-                                     body: isHead ? .empty : .stream(Self.stream(fill, [(0, size)], onEnd: onEnd)))
+                                     body: isHead ? .empty : body(0, size))
         case .unsatisfiable:
             onEnd(0)
             headers.replaceOrAdd(name: "content-range", value: "bytes */\(size)")
@@ -26,7 +35,7 @@ enum BlobBody {
             headers.replaceOrAdd(name: "content-range", value: "bytes \(range.lowerBound)-\(range.upperBound)/\(size)")
             headers.replaceOrAdd(name: "content-length", value: String(range.count))
             return ResponderResponse(status: .partialContent, headers: headers,
-                                     body: isHead ? .empty : .stream(Self.stream(fill, [(range.lowerBound, range.count)], onEnd: onEnd)))
+                                     body: isHead ? .empty : body(range.lowerBound, range.count))
         case .partial(let list):
             let boundary = "mirrord-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
             let contentType = headers.first(name: "content-type") ?? "application/octet-stream"
@@ -58,6 +67,21 @@ enum BlobBody {
                           onEnd: @escaping @Sendable (Int) -> Void) -> AsyncThrowingStream<ByteBuffer, any Error> {
         let cursor = BodyCursor(reader: BlobReader(fill), pieces: pieces, epilogue: epilogue, onEnd: onEnd)
         return AsyncThrowingStream { try await cursor.next() }
+    }
+}
+
+/// Runs a callback at most once, however many paths reach it.
+final class Once: Sendable {
+    private let callback: Mutex<(@Sendable (Int) -> Void)?>
+
+    init(_ callback: @escaping @Sendable (Int) -> Void) { self.callback = Mutex(callback) }
+
+    func call(_ value: Int) {
+        let callback = self.callback.withLock { stored -> (@Sendable (Int) -> Void)? in
+            defer { stored = nil }
+            return stored
+        }
+        callback?(value)
     }
 }
 

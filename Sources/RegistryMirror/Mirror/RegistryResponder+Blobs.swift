@@ -16,7 +16,7 @@ extension RegistryResponder {
             blobs.beginRead(digest)
             let stats = upstream.stats
             return self.blobResponse(BlobFill(completed: info), digest: digest, size: info.size, range: rangeHeader,
-                                     isHead: isHead, flag: "HIT") { sent in
+                                     isHead: isHead, flag: "HIT", storedAt: info.path) { sent in
                 stats.bytesFromCache.increment(by: sent)
                 blobs.endRead(digest)
             }
@@ -68,10 +68,10 @@ extension RegistryResponder {
     }
 
     private func blobResponse(_ fill: BlobFill, digest: Digest, size: Int, range: String?, isHead: Bool, flag: String,
-                              onEnd: @escaping @Sendable (Int) -> Void) -> ResponderResponse {
+                              storedAt path: String? = nil, onEnd: @escaping @Sendable (Int) -> Void) -> ResponderResponse {
         let headers = Self.contentHeaders(digest: digest, mediaType: "application/octet-stream")
         var response = BlobBody.response(fill: fill, size: size, ranges: ByteRanges(header: range, size: size),
-                                         headers: headers, isHead: isHead, onEnd: onEnd)
+                                         headers: headers, isHead: isHead, storedAt: path, onEnd: onEnd)
         response.flag = flag
         if isHead { onEnd(0) }
         return response

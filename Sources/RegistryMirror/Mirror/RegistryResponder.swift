@@ -55,10 +55,20 @@ final class RegistryResponder: LocalResponder {
         }
         // The client's slot is held until its body has been sent, not just until the answer is ready.
         let limiter = self.limiter
-        if case .stream(let body) = response.body {
-            response.body = .stream(AsyncThrowingStream(body, onEnd: { limiter.end(client) }))
-        } else {
-            limiter.end(client)
+        let release = Once { _ in limiter.end(client) }
+        switch response.body {
+        case .stream(let body):
+            response.body = .stream(AsyncThrowingStream(body, onEnd: { release.call(0) }))
+        case .file(var file):
+            let onEnd = file.onEnd
+            file.onEnd = { sent in
+                onEnd(sent)
+                release.call(0)
+            }
+            file.fallback = AsyncThrowingStream(file.fallback, onEnd: { release.call(0) })
+            response.body = .file(file)
+        case .empty, .bytes:
+            release.call(0)
         }
         return response
     }
