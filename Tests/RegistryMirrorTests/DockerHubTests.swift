@@ -158,6 +158,23 @@ struct DockerHubTests {
         }
     }
 
+    @Test func tagListPagesWithTheLinkRewrittenForTheClient() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        for tag in ["1.0", "1.1", "2.0"] { hub.addImage("library/nginx", tag: tag, layers: [Self.random(10)]) }
+        let root = "http://127.0.0.1:\(mirror.port)"
+        let first = try await Curl.get(root + "/v2/docker.io/nginx/tags/list?n=2")
+        #expect(String(decoding: first.body, as: UTF8.self).contains("[\"1.0\",\"1.1\"]"))
+        let link = try #require(first.headers["link"])
+        #expect(link == "</v2/docker.io/nginx/tags/list?n=2&last=1.1>; rel=\"next\"")
+        let next = try await Curl.get(root + String(link.dropFirst().prefix { $0 != ">" }))
+        #expect(String(decoding: next.body, as: UTF8.self).contains("[\"2.0\"]"))
+        #expect(next.headers["link"] == nil)
+        // containerd's form keeps its ns on the next page.
+        let ns = try await Curl.get(root + "/v2/library/nginx/tags/list?n=1&ns=docker.io")
+        #expect(ns.headers["link"] == "</v2/library/nginx/tags/list?n=1&last=1.0&ns=docker.io>; rel=\"next\"")
+    }
+
     @Test func routingFormsAndRefusals() async throws {
         let (hub, mirror) = try await Self.start()
         defer { Task { await mirror.stop(); await hub.stop() } }
@@ -227,11 +244,12 @@ struct MirrorPolicyTests {
             filterOptions: "max_requests_per_client: 1")
         defer { Task { await mirror.stop(); await hub.stop() } }
         let image = hub.addImage("library/slow", tag: "1", layers: [DockerHubTests.random(300_000)])
-        hub.setFault(.slow(milliseconds: 800), for: image.blobs[1])
+        hub.setFault(.slow(milliseconds: 1500), for: image.blobs[1])
         let root = "http://127.0.0.1:\(mirror.port)/v2/docker.io"
-        // While one request of this client is in flight, a second one is refused with 429.
+        // While one request of this client is in flight (its blob is on its way from the CDN), a second one is
+        // refused with 429.
         async let slow = Curl.get(root + "/library/slow/blobs/\(image.blobs[1])")
-        try await Task.sleep(for: .milliseconds(300))
+        for _ in 0..<200 where hub.count("cdn", image.blobs[1]) == 0 { try await Task.sleep(for: .milliseconds(10)) }
         let second = try await Curl.get(root + "/library/slow/manifests/1")
         #expect(second.status == 429)
         #expect(String(decoding: second.body, as: UTF8.self).contains("TOOMANYREQUESTS"))

@@ -84,3 +84,38 @@ struct TokenAuthPullTests {
         #expect(issuer.requests.authenticated - before == 1)
     }
 }
+
+/// The listing endpoints and content negotiation against docker-registry.
+@Suite(.serialized, .enabled(if: ExternalProcess.available("skopeo", "docker-registry", "curl"),
+                             "needs skopeo, docker-registry and curl (scripts/test.sh installs them)"))
+struct ListingAndNegotiationTests {
+    @Test func tagsListPagingReferrersAndAccept() async throws {
+        let registry = try await DistributionRegistry()
+        try await registry.waitUntilReady()
+        let image = try TestImage.make(layers: 1, layerSize: 10_000)
+        for tag in ["v1", "v2", "v3"] {
+            try ExternalProcess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(image.layout):v1",
+                                     "docker://127.0.0.1:\(registry.port)/team/app:\(tag)"])
+        }
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "local", registryName: "registry.test", port: registry.port)])
+        defer { Task { await mirror.stop() } }
+        let root = "http://127.0.0.1:\(mirror.port)/v2/registry.test/team/app"
+        let all = try await Curl.get(root + "/tags/list")
+        #expect(all.status == 200)
+        #expect(String(decoding: all.body, as: UTF8.self).contains("\"v1\",\"v2\",\"v3\""))
+        // distribution 2.8 does not page tag lists (the Docker Hub stand-in covers paging and Link rewriting).
+        // distribution 2.8 has no referrers API: its 404 stays a 404, so clients fall back to the tag schema.
+        let digest = try #require(try await Curl.get(root + "/manifests/v1", headers: ["Accept: application/vnd.oci.image.manifest.v1+json"]).headers["docker-content-digest"])
+        #expect(try await Curl.get(root + "/referrers/\(digest)").status == 404)
+        // The stored OCI manifest is never converted: a client that accepts only Docker types is told so.
+        let refused = try await Curl.get(root + "/manifests/v1", headers: ["Accept: application/vnd.docker.distribution.manifest.v2+json"])
+        #expect(refused.status == 404)
+        #expect(String(decoding: refused.body, as: UTF8.self).contains("MANIFEST_UNKNOWN"))
+        let accepted = try await Curl.get(root + "/manifests/\(digest)", headers: ["Accept: application/vnd.oci.image.manifest.v1+json"])
+        #expect(accepted.headers["content-type"] == "application/vnd.oci.image.manifest.v1+json")
+        #expect(TestImage.sha256(accepted.body) == digest)
+        #expect(image.digests.contains(digest))
+        #expect(try await Curl.get(root + "/tags/list", method: "HEAD").headers["content-length"] == String(all.body.count))
+    }
+}

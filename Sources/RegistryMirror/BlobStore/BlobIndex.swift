@@ -28,11 +28,13 @@ struct BlobIndex {
         self.total += size
     }
 
-    /// Blobs to delete, oldest use first, until the total fits `limit`; they leave the index.
-    mutating func victims(toFit limit: Int64) -> [Digest] {
+    /// Blobs to delete, oldest use first, until the total fits `limit`; they leave the index. `keeping` (the blob
+    /// just stored) is never chosen.
+    mutating func victims(toFit limit: Int64, keeping: Digest) -> [Digest] {
         guard self.total > limit else { return [] }
         var chosen: [Digest] = []
-        for (digest, entry) in self.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) where entry.readers == 0 {
+        for (digest, entry) in self.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse })
+        where entry.readers == 0 && digest != keeping {
             guard self.total > limit else { break }
             chosen.append(digest)
             self.total -= entry.size
@@ -76,7 +78,7 @@ extension FileBlobStore {
         let victims = self.index.withLock { index -> [Digest] in
             index.add(digest, size: Int64(info.size))
             guard let limit = self.maxSize else { return [] }
-            return index.victims(toFit: limit).filter { $0 != digest }
+            return index.victims(toFit: limit, keeping: digest)
         }
         for victim in victims { unlink(self.path(for: victim)) }
     }

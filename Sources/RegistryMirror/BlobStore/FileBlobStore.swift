@@ -93,13 +93,13 @@ public final class FileBlobStore: Sendable {
                     source = try await fetch()
                     let info = try await self.write(digest, expectedSize: source!.expectedSize, body: source!.body,
                                                     progress: fill)
+                    self.stored(digest)
                     fill.finish(.success(info))
                 } catch {
                     source?.onFailure?(error)
                     fill.finish(.failure(error))
                 }
                 await self.fills.remove(digest)
-                if fill.succeeded { self.stored(digest) }
             }
         }
     }
@@ -112,12 +112,12 @@ public final class FileBlobStore: Sendable {
             Task {
                 do {
                     let info = try await self.write(digest, expectedSize: expectedSize, body: body, progress: fill)
+                    self.stored(digest)
                     fill.finish(.success(info))
                 } catch {
                     fill.finish(.failure(error))
                 }
                 await self.fills.remove(digest)
-                if fill.succeeded { self.stored(digest) }
             }
         }
     }

@@ -206,6 +206,20 @@ final class FakeHubHandler: ChannelInboundHandler, Sendable {
                                               ("ratelimit-limit", "100;w=21600"), ("ratelimit-remaining", "99;w=21600"),
                                               ("docker-ratelimit-source", "192.0.2.1")],
                       body: manifest.bytes, head: head.method == .HEAD)
+        } else if kind == "tags", reference == "list" {
+            // Lexical order, paged by n and last, with a Link to the next page (the spec's shape).
+            let tags = manifests.keys.filter { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)) }.sorted()
+            let query = URLComponents(string: head.uri)?.queryItems ?? []
+            let last = query.first { $0.name == "last" }?.value
+            let count = query.first { $0.name == "n" }?.value.flatMap(Int.init) ?? tags.count
+            let after = tags.filter { last == nil || $0 > last! }
+            let page = Array(after.prefix(count))
+            var headers: [(String, String)] = [("content-type", "application/json")]
+            if page.count < after.count, let end = page.last {
+                headers.append(("link", "</v2/\(name)/tags/list?n=\(count)&last=\(end)>; rel=\"next\""))
+            }
+            let body = "{\"name\":\"\(name)\",\"tags\":[\(page.map { "\"\($0)\"" }.joined(separator: ","))]}"
+            self.send(context, .ok, headers: headers, body: Data(body.utf8))
         } else if kind == "blobs" {
             if case .status(let code)? = faults[reference] {
                 return self.send(context, HTTPResponseStatus(statusCode: code), headers: code == 429 ? [("retry-after", "30")] : [])

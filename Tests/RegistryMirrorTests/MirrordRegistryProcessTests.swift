@@ -4,10 +4,10 @@ import Testing
 import Glibc
 #endif
 
-/// The `mirrord` executable killed with SIGKILL in the middle of a blob fill, then restarted on the same cache:
-/// the partial file is swept, nothing partial is ever served, and the blob is fetched again whole.
+/// The `mirrord` executable on a configuration from `mirrorctl init`: killed with SIGKILL in the middle of a blob
+/// fill then restarted on the same cache, and reconfigured live by rewriting its files.
 @Suite(.serialized, .enabled(if: ExternalProcess.available("curl"), "needs curl (scripts/test.sh installs it)"))
-struct CrashRecoveryTests {
+struct MirrordRegistryProcessTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
@@ -65,5 +65,44 @@ struct CrashRecoveryTests {
         #expect(response.body == bytes)
         #expect(FileManager.default.fileExists(atPath: stored))
         #expect(hub.count("cdn", layer) == 2)
+    }
+
+    /// A new upstream added by rewriting the files is served within moments, without a restart, and what the
+    /// cache holds is still served from it.
+    @Test func addingAnUpstreamIsLiveWithoutARestart() async throws {
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        defer { Task { await hub.stop() } }
+        let image = hub.addImage("team/app", tag: "1", layers: [DockerHubTests.random(50_000)])
+        let directory = try ExternalProcess.temporaryDirectory("reload")
+        let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
+        func writeConfig(_ upstreams: [String]) throws {
+            try ExternalProcess.run([Self.binary("mirrorctl"), "init", "--force", "--out", directory + "/conf",
+                                     "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
+                                     "--cache-dir", directory + "/cache", "--allow-private-upstreams"]
+                                    + upstreams.flatMap { ["--upstream", "\($0)=http://127.0.0.1:\(hub.registryPort)"] })
+        }
+        try writeConfig(["docker.io"])
+        let mirrord = try ChildProcess([Self.binary("mirrord"), "-c", directory + "/conf/envoy.yaml"], log: directory + "/mirrord.log")
+        defer { mirrord.stop() }
+        try await waitForPort(port)
+        let root = "http://127.0.0.1:\(port)/v2"
+        let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
+        let layer = try await Curl.get(root + "/docker.io/team/app/blobs/\(image.blobs[1])")
+        #expect(layer.status == 200)
+        let unknown = try await Curl.get(root + "/quay.io/team/app/manifests/1", headers: [accept])
+        #expect(unknown.status == 404)
+        #expect(String(decoding: unknown.body, as: UTF8.self).contains("NAME_UNKNOWN"))
+
+        try writeConfig(["docker.io", "quay.io"])
+        var status = 0
+        for _ in 0..<100 where status != 200 {
+            try await Task.sleep(for: .milliseconds(50))
+            status = try await Curl.get(root + "/quay.io/team/app/manifests/1", headers: [accept]).status
+        }
+        #expect(status == 200)
+        hub.setFault(.status(503), for: image.blobs[1])
+        let cached = try await Curl.get(root + "/docker.io/team/app/blobs/\(image.blobs[1])")
+        #expect(cached.status == 200)
+        #expect(cached.body == layer.body)
     }
 }
