@@ -56,6 +56,23 @@ extension DownstreamHandler {
                     return
                 }
                 body = file.fallback
+            case .segments(let segments):
+                do {
+                    for try await segment in segments {
+                        switch segment {
+                        case .bytes(let chunk):
+                            try await eventLoop.flatSubmit { handler.value.writeResponderChunk(chunk, bound.value) }.get()
+                        case .file(let descriptor, let offset, let length):
+                            try await eventLoop.flatSubmit {
+                                handler.value.writeFileSegment(descriptor, offset: offset, length: length, bound.value)
+                            }.get()
+                        }
+                    }
+                    eventLoop.execute { handler.value.endResponder(bound.value) }
+                } catch {
+                    eventLoop.execute { handler.value.abortResponder(bound.value) }
+                }
+                return
             default: return
             }
             do {
@@ -80,7 +97,7 @@ extension DownstreamHandler {
         context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status,
                                                                   headers: headers))), promise: nil)
         switch response.body {
-        case .stream, .file:
+        case .stream, .file, .segments:
             if exchange.isHead {
                 if case .file(let file) = response.body { file.onEnd(0) }
                 self.endResponder(exchange)
@@ -113,6 +130,22 @@ extension DownstreamHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(self.wrapOutboundOut(.body(.fileRegion(region))), promise: promise)
         return promise.futureResult.always { _ in try? handle.close() }.map { true }
+    }
+
+    /// Sends one range of a file with sendfile; the future completes when it has all been written.
+    private func writeFileSegment(_ descriptor: OwnedDescriptor, offset: Int, length: Int, _ exchange: ResponderExchange)
+    -> EventLoopFuture<Void> {
+        guard case .responding(let current) = self.state, current === exchange, let context = self.context,
+              let fd = descriptor.take() else {
+            return exchange.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+        exchange.log.bytesSent += length
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(.body(.fileRegion(FileRegion(fileHandle: handle, readerIndex: offset,
+                                                                                  endIndex: offset + length)))),
+                              promise: promise)
+        return promise.futureResult.always { _ in try? handle.close() }
     }
 
     /// Writes a chunk; the future completes at once while the socket takes more, else when this chunk is written.

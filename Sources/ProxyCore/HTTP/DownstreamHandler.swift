@@ -174,9 +174,10 @@ final class DownstreamHandler: ChannelDuplexHandler {
         case .route(let action):
             let clusterName = decision.cluster(random: self.random.next())
             if let responder = state.responder, decision.route.registryMirror?.disabled != true {
-                let request = ResponderRequest(method: head.method, uri: head.uri, host: host, headers: head.headers,
+                var request = ResponderRequest(method: head.method, uri: head.uri, host: host, headers: head.headers,
                                                remoteAddress: self.remoteAddress,
                                                virtualHostDomains: decision.virtualHost.domains, clusterName: clusterName)
+                request.supportsFileRegions = !self.http2
                 if responder.handles(request) {
                     self.startResponder(responder, request: request, state: state, log: log,
                                         keepAlive: self.http2 || head.isKeepAlive, context: context)

@@ -1,4 +1,8 @@
 import NIOCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOHTTP1
 import ProxyConfig
 
@@ -34,6 +38,8 @@ public struct ResponderRequest: Sendable {
     public var virtualHostDomains: [String]
     /// The cluster the matched route names (the first of weighted clusters), if any.
     public var clusterName: String?
+    /// Whether the connection can send file ranges with sendfile (plain HTTP/1, not an HTTP/2 stream).
+    public var supportsFileRegions = false
 
     public init(method: HTTPMethod, uri: String, host: String, headers: HTTPHeaders, remoteAddress: String?,
                 virtualHostDomains: [String], clusterName: String?) {
@@ -57,6 +63,14 @@ public struct ResponderResponse: Sendable {
         /// A range of a complete file (a cache hit): sent with sendfile where the connection allows it (plain
         /// HTTP/1), else read through `fallback`. `onEnd` runs once the bytes are out or the send failed.
         case file(FileBody)
+        /// Bytes and file ranges in order (a blob still arriving, read with sendfile as it grows); only for
+        /// requests whose `supportsFileRegions` is true.
+        case segments(AsyncThrowingStream<BodySegment, any Error>)
+    }
+
+    public enum BodySegment: Sendable {
+        case bytes(ByteBuffer)
+        case file(OwnedDescriptor, offset: Int, length: Int)
     }
 
     public struct FileBody: Sendable {
@@ -87,5 +101,19 @@ public struct ResponderResponse: Sendable {
         self.headers = headers
         self.body = body
         self.flag = flag
+    }
+}
+
+/// A file descriptor handed from a responder to the data plane: whoever takes it closes it; one never taken is
+/// closed when this goes away, so a body dropped midway leaks nothing.
+public final class OwnedDescriptor: Sendable {
+    private let descriptor: Mutex<Int32?>
+
+    public init(_ descriptor: Int32) { self.descriptor = Mutex(descriptor) }
+
+    public func take() -> Int32? { self.descriptor.withLock { value in defer { value = nil }; return value } }
+
+    deinit {
+        if let descriptor = self.descriptor.withLock({ $0 }) { close(descriptor) }
     }
 }

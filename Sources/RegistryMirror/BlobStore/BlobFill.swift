@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -96,9 +97,9 @@ public final class BlobFill: Sendable {
         return AsyncThrowingStream {
             let start = position.load(ordering: .relaxed)
             let bytes = try await reader.read(at: start, upTo: chunkSize)
-            if bytes.isEmpty { return nil }
-            position.store(start + bytes.count, ordering: .relaxed)
-            return bytes
+            if bytes.readableBytes == 0 { return nil }
+            position.store(start + bytes.readableBytes, ordering: .relaxed)
+            return Array(bytes.readableBytesView)
         }
     }
 
@@ -123,8 +124,41 @@ public final class BlobReader: Sendable {
         if fd >= 0 { close(fd) }
     }
 
+    /// The readable extent from `offset`: a descriptor of the file (a duplicate the caller owns) and where the
+    /// readable bytes end, waiting until there is at least one; `end == offset` at the end of the blob.
+    public func extent(at offset: Int) async throws -> (descriptor: Int32, end: Int) {
+        while !Task.isCancelled {
+            let (path, written, result) = self.fill.snapshot()
+            let fd = try await self.descriptor(path: path, written: written, result: result)
+            guard let fd else { continue }
+            if offset < written || result != nil {
+                if offset >= written, case .failure(let error)? = result { throw error }
+                let copy = dup(fd)
+                guard copy >= 0 else { throw FileBlobStore.StoreError.io("dup failed") }
+                return (copy, max(offset, written))
+            }
+            await self.fill.waitForChange(since: written, started: path != nil)
+        }
+        throw CancellationError()
+    }
+
+    /// The open file, opening it the first time (nil: nothing to open yet, after waiting for a change).
+    private func descriptor(path: String?, written: Int, result: Result<FileBlobStore.BlobInfo, any Error>?) async throws -> Int32? {
+        var fd = self.descriptor.withLock { $0 }
+        if fd >= 0 { return fd }
+        if let path { fd = open(path, O_RDONLY | O_CLOEXEC) }
+        if fd < 0, case .success(let info)? = result { fd = open(info.path, O_RDONLY | O_CLOEXEC) }
+        if fd < 0, case .failure(let error)? = result { throw error }
+        if fd < 0 {
+            await self.fill.waitForChange(since: written, started: path != nil)
+            return nil
+        }
+        self.descriptor.withLock { $0 = fd }
+        return fd
+    }
+
     /// Up to `count` bytes at `offset`; empty at the end of the blob. Throws if the fill failed.
-    public func read(at offset: Int, upTo count: Int) async throws -> [UInt8] {
+    public func read(at offset: Int, upTo count: Int) async throws -> ByteBuffer {
         while !Task.isCancelled {
             let (path, written, result) = self.fill.snapshot()
             var fd = self.descriptor.withLock { $0 }
@@ -139,14 +173,16 @@ public final class BlobReader: Sendable {
                 self.descriptor.withLock { $0 = fd }
             }
             if offset < written {
-                var buffer = [UInt8](repeating: 0, count: min(count, written - offset))
-                let got = pread(fd, &buffer, buffer.count, off_t(offset))
+                let wanted = min(count, written - offset)
+                var buffer = ByteBufferAllocator().buffer(capacity: wanted)
+                let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { pointer in
+                    max(0, pread(fd, pointer.baseAddress!, wanted, off_t(offset)))
+                }
                 guard got > 0 else { throw FileBlobStore.StoreError.io("read failed at \(offset)") }
-                if got < buffer.count { buffer.removeLast(buffer.count - got) }
                 return buffer
             }
             switch result {
-            case .success?: return []
+            case .success?: return ByteBuffer()
             case .failure(let error)?: throw error
             case nil: await self.fill.waitForChange(since: written, started: path != nil)
             }

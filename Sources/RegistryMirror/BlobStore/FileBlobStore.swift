@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOCore
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -69,11 +70,11 @@ public final class FileBlobStore: Sendable {
     /// Where a blob's bytes come from: what the upstream said its size is, and the bytes.
     public struct BlobSource: Sendable {
         public var expectedSize: Int?
-        public var body: AsyncThrowingStream<[UInt8], any Error>
+        public var body: AsyncThrowingStream<ByteBuffer, any Error>
         /// Told why the bytes were refused (digest or size mismatch, a broken body), for the source's stats.
         public var onFailure: (@Sendable (any Error) -> Void)?
 
-        public init(expectedSize: Int?, body: AsyncThrowingStream<[UInt8], any Error>,
+        public init(expectedSize: Int?, body: AsyncThrowingStream<ByteBuffer, any Error>,
                     onFailure: (@Sendable (any Error) -> Void)? = nil) {
             self.expectedSize = expectedSize
             self.body = body
@@ -106,7 +107,7 @@ public final class FileBlobStore: Sendable {
 
     /// Stores `digest` from `body` (tests and local sources); see `fill(_:fetch:)`.
     public func fill<Body: AsyncSequence & Sendable>(_ digest: Digest, expectedSize: Int?, body: Body) async -> BlobFill
-    where Body.Element == [UInt8] {
+    where Body.Element: BlobChunk {
         if let info = self.lookup(digest) { return BlobFill(completed: info) }
         return await self.fills.fill(for: digest) { fill in
             Task {
@@ -127,10 +128,15 @@ public final class FileBlobStore: Sendable {
     static let withheldTail = 64 * 1024
 
     private func write<Body: AsyncSequence>(_ digest: Digest, expectedSize: Int?, body: Body, progress: BlobFill) async throws
-    -> BlobInfo where Body.Element == [UInt8] {
+    -> BlobInfo where Body.Element: BlobChunk {
         guard digest.algorithm == .sha256 else { throw StoreError.unsupportedAlgorithm(digest.algorithm.rawValue) }
         let temporary = self.root.appendingPathComponent("tmp/\(digest.hex).\(UUID().uuidString)").path
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if fd < 0, errno == ENOENT {
+            // The cache directory was removed under us (an operator clearing it): make it again.
+            try? FileManager.default.createDirectory(at: self.root.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        }
         guard fd >= 0 else { throw StoreError.io("cannot create \(temporary): \(String(cString: strerror(errno)))") }
         progress.started(at: temporary, expectedSize: expectedSize)
         var hasher = SHA256()
@@ -144,8 +150,8 @@ public final class FileBlobStore: Sendable {
                         guard count > 0 else { throw StoreError.io("write failed: \(String(cString: strerror(errno)))") }
                         offset += count
                     }
+                    hasher.update(bufferPointer: bytes)
                 }
-                hasher.update(data: chunk)
                 written += chunk.count
                 progress.advanced(to: max(0, written - Self.withheldTail))
                 if let expectedSize, written > expectedSize { throw StoreError.sizeMismatch(expected: expectedSize, actual: written) }
@@ -153,6 +159,8 @@ public final class FileBlobStore: Sendable {
             let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
             guard actual == digest.hex else { throw StoreError.digestMismatch(expected: digest.hex, actual: actual) }
             if let expectedSize, written != expectedSize { throw StoreError.sizeMismatch(expected: expectedSize, actual: written) }
+            // Verified: readers may have the tail now. Publishing (the rename) still waits for the data to be durable.
+            progress.advanced(to: written)
             guard fsync(fd) == 0 else { throw StoreError.io("fsync failed") }
             close(fd)
         } catch {
@@ -185,4 +193,20 @@ actor InflightFills {
     func remove(_ digest: Digest) { self.fills[digest] = nil }
 
     var count: Int { self.fills.count }
+}
+
+/// A piece of a blob as it arrives: bytes from the network (`ByteBuffer`) or from memory (`[UInt8]`), written
+/// and hashed in place without another copy.
+public protocol BlobChunk: Sendable {
+    var count: Int { get }
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+}
+
+extension Array: BlobChunk where Element == UInt8 {}
+
+extension ByteBuffer: BlobChunk {
+    public var count: Int { self.readableBytes }
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try self.withUnsafeReadableBytes(body)
+    }
 }

@@ -1,5 +1,8 @@
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOHTTP1
 import ProxyCore
 
@@ -8,14 +11,19 @@ import ProxyCore
 enum BlobBody {
     /// Builds the response for `ranges` of a blob of `size` bytes. `onEnd` runs when the body is done or dropped.
     static func response(fill: BlobFill, size: Int, ranges: ByteRanges, headers base: HTTPHeaders,
-                         isHead: Bool, storedAt path: String? = nil, onEnd end: @escaping @Sendable (Int) -> Void)
-    -> ResponderResponse {
+                         isHead: Bool, storedAt path: String? = nil, fileSegments: Bool = false,
+                         onEnd end: @escaping @Sendable (Int) -> Void) -> ResponderResponse {
         let once = Once(end)
         let onEnd: @Sendable (Int) -> Void = { once.call($0) }
-        /// A stored blob goes out with sendfile where the connection allows; the stream is the fallback.
+        /// A stored blob goes out with sendfile where the connection allows (the stream is the fallback); a blob
+        /// still arriving goes out with sendfile as it grows.
         func body(_ offset: Int, _ length: Int) -> ResponderResponse.Body {
             let stream = Self.stream(fill, [(offset, length)], onEnd: onEnd)
-            guard let path else { return .stream(stream) }
+            guard let path else {
+                guard fileSegments else { return .stream(stream) }
+                let cursor = SegmentCursor(reader: BlobReader(fill), offset: offset, length: length, onEnd: onEnd)
+                return .segments(AsyncThrowingStream { try await cursor.next() })
+            }
             return .file(ResponderResponse.FileBody(path: path, offset: offset, length: length, fallback: stream, onEnd: onEnd))
         }
         var headers = base
@@ -67,6 +75,48 @@ enum BlobBody {
                           onEnd: @escaping @Sendable (Int) -> Void) -> AsyncThrowingStream<ByteBuffer, any Error> {
         let cursor = BodyCursor(reader: BlobReader(fill), pieces: pieces, epilogue: epilogue, onEnd: onEnd)
         return AsyncThrowingStream { try await cursor.next() }
+    }
+}
+
+/// Walks one range of a blob as file segments: each is what the file holds so far (up to 16 MiB), sent with
+/// sendfile by the data plane, so a blob still arriving costs no copy through user space.
+final class SegmentCursor: Sendable {
+    private let reader: BlobReader
+    private let position: Mutex<(offset: Int, remaining: Int, sent: Int, done: Bool)>
+    private let onEnd: @Sendable (Int) -> Void
+
+    init(reader: BlobReader, offset: Int, length: Int, onEnd: @escaping @Sendable (Int) -> Void) {
+        self.reader = reader
+        self.position = Mutex((offset, length, 0, false))
+        self.onEnd = onEnd
+    }
+
+    deinit {
+        let (sent, done) = self.position.withLock { ($0.sent, $0.done) }
+        if !done { self.onEnd(sent) }
+    }
+
+    func next() async throws -> ResponderResponse.BodySegment? {
+        let current = self.position.withLock { $0 }
+        guard current.remaining > 0 else {
+            if !current.done {
+                self.position.withLock { $0.done = true }
+                self.onEnd(current.sent)
+            }
+            return nil
+        }
+        let (descriptor, end) = try await self.reader.extent(at: current.offset)
+        let length = min(current.remaining, end - current.offset, 16 << 20)
+        guard length > 0 else {
+            close(descriptor)
+            throw FileBlobStore.StoreError.io("blob ended early")
+        }
+        self.position.withLock { position in
+            position.offset += length
+            position.remaining -= length
+            position.sent += length
+        }
+        return .file(OwnedDescriptor(descriptor), offset: current.offset, length: length)
     }
 }
 
@@ -144,12 +194,12 @@ final class BodyCursor: Sendable {
             return try await self.next()
         }
         let bytes = try await self.reader.read(at: current.offset, upTo: min(current.remaining, 256 * 1024))
-        guard !bytes.isEmpty else { throw FileBlobStore.StoreError.io("blob ended early") }
+        guard bytes.readableBytes > 0 else { throw FileBlobStore.StoreError.io("blob ended early") }
         self.position.withLock { position in
-            position.offset += bytes.count
-            position.remaining -= bytes.count
-            position.sent += bytes.count
+            position.offset += bytes.readableBytes
+            position.remaining -= bytes.readableBytes
+            position.sent += bytes.readableBytes
         }
-        return ByteBuffer(bytes: bytes)
+        return bytes
     }
 }

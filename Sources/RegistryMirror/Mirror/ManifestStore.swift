@@ -43,6 +43,8 @@ struct ManifestStore: Sendable {
         guard digest.algorithm == .sha256, actual == digest.hex else {
             throw FileBlobStore.StoreError.digestMismatch(expected: digest.description, actual: "sha256:" + actual)
         }
+        try FileManager.default.createDirectory(at: self.blobs.root.appendingPathComponent("manifest-types"),
+                                                withIntermediateDirectories: true)
         try mediaType.write(toFile: self.typePath(digest), atomically: true, encoding: .utf8)
         let chunk = Array(bytes.readableBytesView)
         let fill = await self.blobs.fill(digest, expectedSize: chunk.count, body: SingleChunk(bytes: chunk))

@@ -43,8 +43,8 @@ extension RegistryResponder {
                 throw Self.upstreamError(response.status, notFound: .blobUnknown, what: "blob \(digest)",
                                          retryAfter: response.header("retry-after"))
             }
-            let counted = response.body().map { chunk -> [UInt8] in
-                stats.bytesFromUpstream.increment(by: chunk.count)
+            let counted = response.body().map { chunk -> ByteBuffer in
+                stats.bytesFromUpstream.increment(by: chunk.readableBytes)
                 return chunk
             }
             return FileBlobStore.BlobSource(expectedSize: response.contentLength, body: AsyncThrowingStream(counted)) { error in
@@ -61,17 +61,24 @@ extension RegistryResponder {
         } catch let error as RegistryError {
             throw error
         } catch let error as FileBlobStore.StoreError {
-            upstream.stats.verificationFailures.increment()
-            throw RegistryError(.blobUnknown, "the upstream's blob \(digest) failed verification (\(error)); nothing was cached")
+            switch error {
+            case .digestMismatch, .sizeMismatch:
+                throw RegistryError(.blobUnknown, "the upstream's blob \(digest) failed verification (\(error)); nothing was cached")
+            case .io, .unsupportedAlgorithm:
+                throw RegistryError(.unavailable, "cannot fetch the blob \(digest) into the cache: \(error)")
+            }
         }
-        return self.blobResponse(fill, digest: digest, size: size, range: rangeHeader, isHead: false, flag: "MISS") { _ in }
+        return self.blobResponse(fill, digest: digest, size: size, range: rangeHeader, isHead: false, flag: "MISS",
+                                 fileSegments: request.supportsFileRegions) { _ in }
     }
 
     private func blobResponse(_ fill: BlobFill, digest: Digest, size: Int, range: String?, isHead: Bool, flag: String,
-                              storedAt path: String? = nil, onEnd: @escaping @Sendable (Int) -> Void) -> ResponderResponse {
+                              storedAt path: String? = nil, fileSegments: Bool = false,
+                              onEnd: @escaping @Sendable (Int) -> Void) -> ResponderResponse {
         let headers = Self.contentHeaders(digest: digest, mediaType: "application/octet-stream")
         var response = BlobBody.response(fill: fill, size: size, ranges: ByteRanges(header: range, size: size),
-                                         headers: headers, isHead: isHead, storedAt: path, onEnd: onEnd)
+                                         headers: headers, isHead: isHead, storedAt: path, fileSegments: fileSegments,
+                                         onEnd: onEnd)
         response.flag = flag
         if isHead { onEnd(0) }
         return response

@@ -93,9 +93,11 @@ extension RegistryResponder {
         upstream.stats.bytesFromUpstream.increment(by: body.readableBytes)
         do {
             return try await self.cache.manifests.store(body, digest: digest, mediaType: Self.mediaType(of: response, body: body))
-        } catch {
+        } catch FileBlobStore.StoreError.digestMismatch {
             upstream.stats.verificationFailures.increment()
             throw RegistryError(.manifestInvalid, "the upstream's manifest does not match \(digest); nothing was cached")
+        } catch {
+            throw RegistryError(.unavailable, "cannot store the manifest \(digest) in the cache: \(error)")
         }
     }
 

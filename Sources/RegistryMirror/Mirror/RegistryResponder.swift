@@ -67,6 +67,8 @@ final class RegistryResponder: LocalResponder {
             }
             file.fallback = AsyncThrowingStream(file.fallback, onEnd: { release.call(0) })
             response.body = .file(file)
+        case .segments(let segments):
+            response.body = .segments(AsyncThrowingStream(segments, onEnd: { release.call(0) }))
         case .empty, .bytes:
             release.call(0)
         }

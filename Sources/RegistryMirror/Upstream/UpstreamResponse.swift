@@ -171,10 +171,7 @@ public final class UpstreamResponse: Sendable {
     }
 
     /// The body as chunks of bytes, for the blob store.
-    public func body() -> AsyncThrowingStream<[UInt8], any Error> {
-        AsyncThrowingStream { () async throws -> [UInt8]? in
-            guard let chunk = try await self.nextChunk() else { return nil }
-            return Array(chunk.readableBytesView)
-        }
+    public func body() -> AsyncThrowingStream<ByteBuffer, any Error> {
+        AsyncThrowingStream { () async throws -> ByteBuffer? in try await self.nextChunk() }
     }
 }
