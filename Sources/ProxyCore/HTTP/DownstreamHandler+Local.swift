@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import ProxyConfig
 
-/// What the downstream handler answers itself (local replies, access-log lines) and its timers.
+/// What the downstream handler answers itself (local replies, access-log lines), its timers, and how responses end.
 extension DownstreamHandler {
     func localReply(_ reply: LocalReply, state: RoutingState, log: AccessLogEntry, keepAlive: Bool,
                             requestEnded: Bool = false, context: ChannelHandlerContext,
@@ -97,5 +97,23 @@ extension DownstreamHandler {
         } else if let next = exchange.nextDeadline {
             self.armWatchdog(by: next, context: context)
         }
+    }
+
+    // MARK: Ending responses
+
+    func writeEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: promise)
+        self.lastEndWrite = promise.futureResult
+    }
+
+    /// Closes the connection once every response byte written so far has reached the socket.
+    func closeWhenWritten(context: ChannelHandlerContext) {
+        guard let pending = self.lastEndWrite else {
+            context.close(promise: nil)
+            return
+        }
+        let channel = context.channel
+        pending.whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -342,24 +342,6 @@ final class DownstreamHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    // MARK: Ending responses
-
-    func writeEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: promise)
-        self.lastEndWrite = promise.futureResult
-    }
-
-    /// Closes the connection once every response byte written so far has reached the socket.
-    func closeWhenWritten(context: ChannelHandlerContext) {
-        guard let pending = self.lastEndWrite else {
-            context.close(promise: nil)
-            return
-        }
-        let channel = context.channel
-        pending.whenComplete { _ in channel.close(promise: nil) }
-    }
-
     // MARK: Backpressure
 
     func read(context: ChannelHandlerContext) {
