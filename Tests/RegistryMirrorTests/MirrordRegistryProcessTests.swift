@@ -105,4 +105,39 @@ struct MirrordRegistryProcessTests {
         #expect(cached.status == 200)
         #expect(cached.body == layer.body)
     }
+
+    /// After a restart with the upstream failing, a tag pulled before still resolves (the tag's digest is kept
+    /// on disk with the cache) and its manifest and blobs are served from the cache.
+    @Test func tagsSurviveARestartWhileTheUpstreamIsDown() async throws {
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        defer { Task { await hub.stop() } }
+        let image = hub.addImage("library/keep", tag: "stable", layers: [DockerHubTests.random(20_000)])
+        let directory = try ExternalProcess.temporaryDirectory("restart")
+        let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
+        try ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
+                                 "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
+                                 "--cache-dir", directory + "/cache", "--upstream", "docker.io=http://127.0.0.1:\(hub.registryPort)",
+                                 "--allow-private-upstreams"])
+        let arguments = [Self.binary("mirrord"), "-c", directory + "/conf/envoy.yaml"]
+        let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
+        let url = "http://127.0.0.1:\(port)/v2/library/keep/manifests/stable"
+        var mirrord = try ChildProcess(arguments, log: directory + "/mirrord.log")
+        try await waitForPort(port)
+        #expect(try await Curl.get(url, headers: [accept]).status == 200)
+        for blob in image.blobs {
+            #expect(try await Curl.get("http://127.0.0.1:\(port)/v2/library/keep/blobs/\(blob)").status == 200)
+        }
+        mirrord.stop()
+        hub.setFault(.status(503), for: "manifest")
+        for blob in image.blobs { hub.setFault(.status(503), for: blob) }
+        mirrord = try ChildProcess(arguments, log: directory + "/mirrord-2.log")
+        defer { mirrord.stop() }
+        try await waitForPort(port)
+        let again = try await Curl.get(url, headers: [accept])
+        #expect(again.status == 200)
+        #expect(again.headers["docker-content-digest"] == image.manifest)
+        for blob in image.blobs {
+            #expect(try await Curl.get("http://127.0.0.1:\(port)/v2/library/keep/blobs/\(blob)").status == 200)
+        }
+    }
 }

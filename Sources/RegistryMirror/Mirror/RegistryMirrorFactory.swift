@@ -85,9 +85,11 @@ public final class RegistryMirrorFactory: LocalResponderFactory {
 final class MirrorCache: Sendable {
     let blobs: FileBlobStore
     let manifests: ManifestStore
+    let tags: TagStore
 
     init(root: URL, maxSize: Int64?) throws {
         self.blobs = try FileBlobStore(root: root, maxSize: maxSize)
         self.manifests = try ManifestStore(blobs: self.blobs)
+        self.tags = TagStore(root: root)
     }
 }

@@ -17,7 +17,13 @@ extension RegistryResponder {
             digest = value
         case .tag(let tag):
             let key = TagCache.Key(upstream: upstream.name, repository: name, tag: tag)
-            switch await upstream.tags.lookup(key) {
+            var lookup = await upstream.tags.lookup(key)
+            if lookup == .unknown, let known = self.cache.tags.load(key) {
+                // Known from before a restart: fresh or stale by when the upstream last confirmed it.
+                await upstream.tags.store(known.digest, for: key, ttl: upstream.options.tagTTL.timeInterval, now: known.confirmed)
+                lookup = await upstream.tags.lookup(key)
+            }
+            switch lookup {
             case .fresh(let known):
                 digest = known
             case .stale(let known):
@@ -26,6 +32,7 @@ extension RegistryResponder {
                     fromCache = false
                 } catch let error as RegistryError where error.code == .manifestUnknown {
                     await upstream.tags.forget(key)
+                    self.cache.tags.remove(key)
                     throw error
                 } catch {
                     upstream.stats.staleServed.increment()
@@ -80,6 +87,7 @@ extension RegistryResponder {
             _ = try await self.cache.manifests.store(body, digest: digest, mediaType: Self.mediaType(of: full, body: body))
         }
         await upstream.tags.store(digest, for: key, ttl: upstream.options.tagTTL.timeInterval)
+        self.cache.tags.record(digest, for: key)
         return digest
     }
 
