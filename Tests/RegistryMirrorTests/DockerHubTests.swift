@@ -113,6 +113,28 @@ struct DockerHubTests {
         #expect(String(decoding: missing.body, as: UTF8.self).contains("BLOB_UNKNOWN"))
     }
 
+    /// An upstream that stalls in the middle of a blob is cut after the idle timeout (3 s in the harness): the
+    /// client gets an error, nothing is cached, and the next request fetches the blob again.
+    @Test func aStalledUpstreamIsCutAndNothingIsCached() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let bytes = Self.random(400_000)
+        let image = hub.addImage("team/stall", tag: "v1", layers: [bytes])
+        let layer = image.blobs[1]
+        hub.setFault(.stall(afterBytes: 100_000), for: layer)
+        let url = "http://127.0.0.1:\(mirror.port)/v2/docker.io/team/stall/blobs/\(layer)"
+        let started = ContinuousClock.now
+        // curl reports the cut transfer ("transfer closed with ... bytes remaining") as a failure.
+        await #expect(throws: ExternalProcess.Failure.self) { try await Curl.get(url, extra: ["--max-time", "20"]) }
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: mirror.cacheDirectory + "/tmp").isEmpty)
+        #expect(mirror.stat("registry.hub.upstream_errors") == 1)
+        hub.setFault(nil, for: layer)
+        let whole = try await Curl.get(url)
+        #expect(whole.status == 200)
+        #expect(whole.body == bytes)
+    }
+
     @Test func rangesOnHitsAndOnBlobsStillArriving() async throws {
         let (hub, mirror) = try await Self.start()
         defer { Task { await mirror.stop(); await hub.stop() } }

@@ -16,8 +16,10 @@ public final class RegistryMirrorFactory: LocalResponderFactory {
     private let upstreams = Mutex<[String: UpstreamRegistry]>([:])
     private let limiters = Mutex<[String: ClientLimiter]>([:])
 
-    public init(group: any EventLoopGroup, logger: Logger, resolver: any DNSResolver = SystemDNSResolver()) throws {
-        self.client = try RegistryHTTPClient(group: group, resolver: resolver)
+    /// `upstreamIdleTimeout`: how long an upstream may stay silent before the transfer is cut.
+    public init(group: any EventLoopGroup, logger: Logger, resolver: any DNSResolver = SystemDNSResolver(),
+                upstreamIdleTimeout: TimeAmount = .seconds(60)) throws {
+        self.client = try RegistryHTTPClient(group: group, resolver: resolver, idleTimeout: upstreamIdleTimeout)
         self.logger = logger
     }
 

@@ -56,13 +56,16 @@ public final class RegistryHTTPClient: Sendable {
     let group: any EventLoopGroup
     let resolver: any DNSResolver
     let connectTimeout: TimeAmount
+    /// How long an upstream may stay silent (waiting for its answer, or in the middle of a body).
+    let idleTimeout: TimeAmount
     private let idle = Mutex<[OriginKey: [Connection]]>([:])
     private let defaultTLS: NIOSSLContext
     /// TLS contexts for origins with their own trust (a cluster's `trusted_ca`), by origin.
     private let originTLS: Mutex<[OriginKey: NIOSSLContext]>
 
     public init(group: any EventLoopGroup, resolver: any DNSResolver = SystemDNSResolver(),
-                connectTimeout: TimeAmount = .seconds(10)) throws {
+                connectTimeout: TimeAmount = .seconds(10), idleTimeout: TimeAmount = .seconds(60)) throws {
+        self.idleTimeout = idleTimeout
         self.group = group
         self.resolver = resolver
         self.connectTimeout = connectTimeout
@@ -80,8 +83,8 @@ public final class RegistryHTTPClient: Sendable {
 
     /// Sends a request and returns the response head with its body still to read. The caller must read the body
     /// to the end (the connection is then reused) or drop the response (the connection is closed).
-    public func send(_ method: HTTPMethod, url: URL, headers: HTTPHeaders, policy: AddressPolicy,
-                     timeout: TimeAmount = .seconds(30)) async throws -> UpstreamResponse {
+    public func send(_ method: HTTPMethod, url: URL, headers: HTTPHeaders, policy: AddressPolicy) async throws
+    -> UpstreamResponse {
         guard let origin = OriginKey(url: url) else { throw UpstreamFetchError.protocolError("unsupported URL \(url)") }
         var target = url.path.isEmpty ? "/" : url.path
         if url.path.hasSuffix("/"), !target.hasSuffix("/") { target += "/" }
@@ -93,17 +96,17 @@ public final class RegistryHTTPClient: Sendable {
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: target, headers: requestHeaders)
         // A kept-alive connection may have been closed by the server meanwhile: one retry on a fresh one.
         if let reused = self.takeIdle(origin) {
-            if let response = try? await self.exchange(head, on: reused, timeout: timeout) { return response }
+            if let response = try? await self.exchange(head, on: reused) { return response }
         }
         let connection = try await self.connect(origin, policy: policy)
-        return try await self.exchange(head, on: connection, timeout: timeout)
+        return try await self.exchange(head, on: connection)
     }
 
-    private func exchange(_ head: HTTPRequestHead, on connection: Connection, timeout: TimeAmount) async throws
+    private func exchange(_ head: HTTPRequestHead, on connection: Connection) async throws
     -> UpstreamResponse {
         do {
             try await connection.write(head)
-            let part = try await withDeadline(timeout) { try await connection.next() }
+            let part = try await connection.next(idleTimeout: self.idleTimeout)
             guard case .head(let responseHead)? = part else {
                 throw UpstreamFetchError.protocolError("connection closed before a response")
             }
@@ -187,18 +190,5 @@ public final class RegistryHTTPClient: Sendable {
             return idle.values.flatMap { $0 }
         }
         for connection in all { connection.close() }
-    }
-}
-
-/// Runs `body`, failing with `UpstreamFetchError.timeout` if it takes longer than `timeout`.
-func withDeadline<T: Sendable>(_ timeout: TimeAmount, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(nanoseconds: UInt64(timeout.nanoseconds))
-            throw UpstreamFetchError.timeout
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }

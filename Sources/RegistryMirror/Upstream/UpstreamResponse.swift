@@ -26,9 +26,17 @@ public final class UpstreamConnectionHandle: Sendable {
         try await self.channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
     }
 
-    func next() async throws -> HTTPClientResponsePart? {
+    /// The next response part; an upstream silent for `idleTimeout` is cut (`UpstreamFetchError.timeout`), so a
+    /// stalled transfer cannot hold a blob fill, and everyone waiting on it, forever.
+    func next(idleTimeout: TimeAmount) async throws -> HTTPClientResponsePart? {
         let reader = self.reader
         let channel = self.channel
+        let timedOut = Atomic<Bool>(false)
+        let timer = channel.eventLoop.scheduleTask(in: idleTimeout) {
+            timedOut.store(true, ordering: .relaxed)
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
         let part = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 channel.eventLoop.execute { reader.value.next(continuation) }
@@ -36,6 +44,7 @@ public final class UpstreamConnectionHandle: Sendable {
         } onCancel: {
             channel.close(promise: nil)
         }
+        if part == nil, timedOut.load(ordering: .relaxed) { throw UpstreamFetchError.timeout }
         if case .head(let head)? = part, !head.isKeepAlive { self.reusable.store(false, ordering: .relaxed) }
         return part
     }
@@ -138,7 +147,7 @@ public final class UpstreamResponse: Sendable {
     public func nextChunk() async throws -> ByteBuffer? {
         if self.state.withLock({ $0.done }) { return nil }
         while true {
-            guard let part = try await self.connection.next() else {
+            guard let part = try await self.connection.next(idleTimeout: self.client.idleTimeout) else {
                 throw UpstreamFetchError.protocolError("connection closed in the middle of the body")
             }
             switch part {

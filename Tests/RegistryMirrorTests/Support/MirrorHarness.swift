@@ -90,7 +90,8 @@ struct MirrorHarness {
         var logger = Logger(label: "mirrord.test")
         logger.logLevel = .warning
         let server = ProxyServer(group: Self.group, logger: logger,
-                                 responderFactory: try RegistryMirrorFactory(group: Self.group, logger: logger))
+                                 responderFactory: try RegistryMirrorFactory(group: Self.group, logger: logger,
+                                                                             upstreamIdleTimeout: .seconds(3)))
         try await server.start(try ConfigSnapshot(set, version: 1))
         return MirrorHarness(server: server, cacheDirectory: cache)
     }
