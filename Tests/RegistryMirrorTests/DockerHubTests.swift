@@ -197,6 +197,23 @@ struct DockerHubTests {
         #expect(ns.headers["link"] == "</v2/library/nginx/tags/list?n=1&last=1.0&ns=docker.io>; rel=\"next\"")
     }
 
+    /// HTTP/2 streams cannot carry sendfile regions: blobs still arriving and cached ones go out as byte streams.
+    @Test func blobsOverH2C() async throws {
+        let (hub, mirror) = try await Self.start()
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let bytes = Self.random(2_000_000)
+        let image = hub.addImage("team/h2", tag: "v1", layers: [bytes])
+        let url = "http://127.0.0.1:\(mirror.port)/v2/docker.io/team/h2/blobs/\(image.blobs[1])"
+        for _ in 0..<2 {   // a miss, then a hit
+            let response = try await Curl.get(url, extra: ["--http2-prior-knowledge"])
+            #expect(response.status == 200)
+            #expect(response.body == bytes)
+        }
+        let ranged = try await Curl.get(url, headers: ["Range: bytes=100-199"], extra: ["--http2-prior-knowledge"])
+        #expect(ranged.status == 206)
+        #expect(ranged.body == bytes.subdata(in: 100..<200))
+    }
+
     @Test func routingFormsAndRefusals() async throws {
         let (hub, mirror) = try await Self.start()
         defer { Task { await mirror.stop(); await hub.stop() } }
