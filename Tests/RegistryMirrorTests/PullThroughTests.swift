@@ -119,3 +119,40 @@ struct ListingAndNegotiationTests {
         #expect(try await Curl.get(root + "/tags/list", method: "HEAD").headers["content-length"] == String(all.body.count))
     }
 }
+
+/// podman pulling through mirrord as its users configure it: a `registries.conf` mirror with a path (what
+/// `mirrorctl init` prints), storage in its own root with the vfs driver, layers unpacked.
+@Suite(.serialized, .enabled(if: ExternalProcess.available("podman", "skopeo", "docker-registry"),
+                             "needs podman, skopeo and docker-registry (scripts/test.sh installs them)"))
+struct PodmanPullTests {
+    @Test func podmanPullsThroughARegistriesConfMirror() async throws {
+        let registry = try await DistributionRegistry()
+        try await registry.waitUntilReady()
+        let image = try TestImage.make(layers: 2, layerSize: 100_000)
+        try image.push(to: "127.0.0.1:\(registry.port)/team/podapp")
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "local", registryName: "registry.test", port: registry.port)])
+        defer { Task { await mirror.stop() } }
+        let directory = try ExternalProcess.temporaryDirectory("podman")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try """
+            [[registry]]
+            prefix = "registry.test"
+            location = "registry.test"
+            [[registry.mirror]]
+            location = "127.0.0.1:\(mirror.port)/registry.test"
+            insecure = true
+            """.write(toFile: directory + "/registries.conf", atomically: true, encoding: .utf8)
+        let output = try await ExternalProcess.offPool {
+            try ExternalProcess.run(["podman", "--root", directory + "/root", "--runroot", directory + "/run",
+                                     "--storage-driver", "vfs", "pull", "registry.test/team/podapp:v1"],
+                                    environment: ["CONTAINERS_REGISTRIES_CONF": directory + "/registries.conf"])
+        }
+        #expect(output.contains("Writing manifest to image destination"))
+        // podman verified every layer's digest and unpacked it; the mirror fetched each blob once.
+        #expect(mirror.stat("registry.local.cache_miss") >= 1 + image.layerDigests.count)
+        let images = try ExternalProcess.run(["podman", "--root", directory + "/root", "--runroot", directory + "/run",
+                                              "--storage-driver", "vfs", "images", "--format", "{{.Repository}}:{{.Tag}}"])
+        #expect(images.contains("registry.test/team/podapp:v1"))
+    }
+}
