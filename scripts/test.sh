@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The one test command: builds everything and runs every test (Swift Testing), on a fresh machine too.
-# The registry tests drive real parts: Debian's docker-registry (distribution) as the upstream, skopeo and podman as
-# clients, curl, openssl and htpasswd; they are installed here with apt-get when missing, so a clean clone needs
+# The registry tests drive real parts: Debian's docker-registry (distribution) as the upstream, skopeo, podman and
+# containerd as clients, curl, openssl and htpasswd; they are installed here with apt-get when missing, so a clean clone needs
 # nothing but Swift. Under this script those tests never skip: a missing tool fails them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
 need=()
-for tool in skopeo:skopeo docker-registry:docker-registry curl:curl openssl:openssl htpasswd:apache2-utils podman:podman; do
+for tool in skopeo:skopeo docker-registry:docker-registry curl:curl openssl:openssl htpasswd:apache2-utils podman:podman containerd:containerd; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if [ "${#need[@]}" -gt 0 ]; then

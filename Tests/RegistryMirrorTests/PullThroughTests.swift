@@ -156,3 +156,55 @@ struct PodmanPullTests {
         #expect(images.contains("registry.test/team/podapp:v1"))
     }
 }
+
+/// containerd pulling through mirrord as `mirrorctl init` tells users to configure it: `hosts.toml` with the mirror
+/// as a host (containerd then sends `?ns=<registry>` on plain `/v2/<name>` paths) and the real registry as the
+/// server it would fall back to. The daemon runs with its own root, state and socket.
+@Suite(.serialized, .enabled(if: ExternalProcess.available("containerd", "ctr", "skopeo", "docker-registry"),
+                             "needs containerd, skopeo and docker-registry (scripts/test.sh installs them)"))
+struct ContainerdPullTests {
+    @Test func containerdPullsThroughAHostsTomlMirror() async throws {
+        let registry = try await DistributionRegistry()
+        try await registry.waitUntilReady()
+        let image = try TestImage.make(layers: 2, layerSize: 100_000)
+        try image.push(to: "127.0.0.1:\(registry.port)/team/ctrapp")
+        // Plain /v2/<name> paths go to another registry here (the Docker Hub stand-in), so only containerd's
+        // ?ns=registry.test can reach the image.
+        let hub = try await FakeDockerHub(group: MirrorHarness.group)
+        let mirror = try await MirrorHarness.start(
+            upstreams: [.init(cluster: "hub", registryName: "docker.io", port: hub.registryPort),
+                        .init(cluster: "local", registryName: "registry.test", port: registry.port)],
+            defaultCluster: "hub")
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let directory = try ExternalProcess.temporaryDirectory("ctrd")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = directory + "/containerd.sock"
+        try """
+            version = 2
+            root = "\(directory)/root"
+            state = "\(directory)/state"
+            disabled_plugins = ["io.containerd.grpc.v1.cri"]
+            [grpc]
+              address = "\(socket)"
+            """.write(toFile: directory + "/config.toml", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: directory + "/hosts/registry.test", withIntermediateDirectories: true)
+        try """
+            server = "https://registry.test"
+            [host."http://127.0.0.1:\(mirror.port)"]
+              capabilities = ["pull", "resolve"]
+              dial_timeout = "2s"
+            """.write(toFile: directory + "/hosts/registry.test/hosts.toml", atomically: true, encoding: .utf8)
+        let daemon = try ChildProcess(["containerd", "--config", directory + "/config.toml"], log: directory + "/containerd.log")
+        defer { daemon.stop() }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(20)) }
+        let output = try await ExternalProcess.offPool {
+            try ExternalProcess.run(["ctr", "--address", socket, "images", "pull", "--hosts-dir", directory + "/hosts",
+                                     "registry.test/team/ctrapp:v1"])
+        }
+        #expect(output.contains("unpacking linux/amd64"))
+        #expect(mirror.stat("registry.local.cache_miss") >= 1 + image.layerDigests.count)
+        let images = try ExternalProcess.run(["ctr", "--address", socket, "images", "ls", "-q"])
+        #expect(images.contains("registry.test/team/ctrapp:v1"))
+        #expect(hub.count("registry", "/") == 0)
+    }
+}
