@@ -49,7 +49,8 @@ public final class RegistryMirrorFactory: LocalResponderFactory {
         }
         var authenticator: ClientAuthenticator?
         if case .filename(let path)? = config.htpasswd { authenticator = try ClientAuthenticator(htpasswd: path) }
-        return RegistryResponder(upstreams: upstreams, cache: cache, limiter: limiter, clientAuth: authenticator)
+        return RegistryResponder(upstreams: upstreams, cache: cache, limiter: limiter, clientAuth: authenticator,
+                                 logger: self.logger)
     }
 
     private func cache(at path: String, maxSize: Int64?) throws -> MirrorCache {

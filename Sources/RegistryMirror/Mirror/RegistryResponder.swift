@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import ProxyConfig
@@ -11,8 +12,11 @@ final class RegistryResponder: LocalResponder {
     let cache: MirrorCache
     let limiter: ClientLimiter
     let clientAuth: ClientAuthenticator?
+    let logger: Logger
 
-    init(upstreams: RegistryUpstreams, cache: MirrorCache, limiter: ClientLimiter, clientAuth: ClientAuthenticator?) {
+    init(upstreams: RegistryUpstreams, cache: MirrorCache, limiter: ClientLimiter, clientAuth: ClientAuthenticator?,
+         logger: Logger) {
+        self.logger = logger
         self.upstreams = upstreams
         self.cache = cache
         self.limiter = limiter
@@ -49,8 +53,13 @@ final class RegistryResponder: LocalResponder {
         do {
             response = try await self.route(request)
         } catch let error as RegistryError {
+            // Upstream trouble is the operator's business; a client's bad name is not (it is in the access log).
+            if error.status >= 500 || error.code == .tooManyRequests || error.code == .denied {
+                self.logger.warning("registry \(request.method.rawValue) \(request.uri): \(error.code.rawValue) \(error.message)")
+            }
             response = Self.error(error, method: request.method)
         } catch {
+            self.logger.warning("registry \(request.method.rawValue) \(request.uri): upstream failure: \(error)")
             response = Self.error(RegistryError(.unavailable, "upstream failure: \(error)"), method: request.method)
         }
         // The client's slot is held until its body has been sent, not just until the answer is ready.

@@ -88,7 +88,7 @@ struct MirrorHarness {
                                           output: set.diagnostics.blockingErrors.map(\.description).joined(separator: "\n") + "\n" + lds + "\n" + cds)
         }
         var logger = Logger(label: "mirrord.test")
-        logger.logLevel = .warning
+        logger.logLevel = .error   // the error-path tests provoke the warnings an operator would see
         let server = ProxyServer(group: Self.group, logger: logger,
                                  responderFactory: try RegistryMirrorFactory(group: Self.group, logger: logger,
                                                                              upstreamIdleTimeout: .seconds(3)))
