@@ -256,7 +256,7 @@ struct DockerHubTests {
 struct MirrorPolicyTests {
     @Test func basicAuthAgainstAnHtpasswdFile() async throws {
         let directory = try ExternalProcess.temporaryDirectory("htpasswd")
-        try ExternalProcess.run(["htpasswd", "-B", "-b", "-c", directory + "/htpasswd", "puller", "pa55word"])
+        try await ExternalProcess.run(["htpasswd", "-B", "-b", "-c", directory + "/htpasswd", "puller", "pa55word"])
         let hub = try await FakeDockerHub(group: MirrorHarness.group)
         let mirror = try await MirrorHarness.start(
             upstreams: [.init(cluster: "hub", registryName: "docker.io", port: hub.registryPort)],

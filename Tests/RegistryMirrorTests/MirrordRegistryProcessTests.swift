@@ -29,7 +29,7 @@ struct MirrordRegistryProcessTests {
 
         let directory = try ExternalProcess.temporaryDirectory("crash")
         let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
-        try ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
+        try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
                                  "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
                                  "--cache-dir", directory + "/cache", "--upstream", "docker.io=http://127.0.0.1:\(hub.registryPort)",
                                  "--allow-private-upstreams"])
@@ -75,13 +75,13 @@ struct MirrordRegistryProcessTests {
         let image = hub.addImage("team/app", tag: "1", layers: [DockerHubTests.random(50_000)])
         let directory = try ExternalProcess.temporaryDirectory("reload")
         let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
-        func writeConfig(_ upstreams: [String]) throws {
-            try ExternalProcess.run([Self.binary("mirrorctl"), "init", "--force", "--out", directory + "/conf",
+        func writeConfig(_ upstreams: [String]) async throws {
+            try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--force", "--out", directory + "/conf",
                                      "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
                                      "--cache-dir", directory + "/cache", "--allow-private-upstreams"]
                                     + upstreams.flatMap { ["--upstream", "\($0)=http://127.0.0.1:\(hub.registryPort)"] })
         }
-        try writeConfig(["docker.io"])
+        try await writeConfig(["docker.io"])
         let mirrord = try ChildProcess([Self.binary("mirrord"), "-c", directory + "/conf/envoy.yaml"], log: directory + "/mirrord.log")
         defer { mirrord.stop() }
         try await waitForPort(port)
@@ -93,7 +93,7 @@ struct MirrordRegistryProcessTests {
         #expect(unknown.status == 404)
         #expect(String(decoding: unknown.body, as: UTF8.self).contains("NAME_UNKNOWN"))
 
-        try writeConfig(["docker.io", "quay.io"])
+        try await writeConfig(["docker.io", "quay.io"])
         var status = 0
         for _ in 0..<100 where status != 200 {
             try await Task.sleep(for: .milliseconds(50))
@@ -114,7 +114,7 @@ struct MirrordRegistryProcessTests {
         let image = hub.addImage("library/keep", tag: "stable", layers: [DockerHubTests.random(20_000)])
         let directory = try ExternalProcess.temporaryDirectory("restart")
         let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
-        try ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
+        try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
                                  "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
                                  "--cache-dir", directory + "/cache", "--upstream", "docker.io=http://127.0.0.1:\(hub.registryPort)",
                                  "--allow-private-upstreams"])

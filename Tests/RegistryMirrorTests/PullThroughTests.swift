@@ -10,8 +10,8 @@ struct PullThroughTests {
     @Test func pathPrefixAndHostBasedPullsThenCachedWithUpstreamStopped() async throws {
         let registry = try await DistributionRegistry()
         try await registry.waitUntilReady()
-        let image = try TestImage.make()
-        try image.push(to: "127.0.0.1:\(registry.port)/team/app")
+        let image = try await TestImage.make()
+        try await image.push(to: "127.0.0.1:\(registry.port)/team/app")
 
         let mirror = try await MirrorHarness.start(
             upstreams: [.init(cluster: "local", registryName: "registry.test", port: registry.port)], hosted: "local")
@@ -38,8 +38,8 @@ struct PullThroughTests {
     @Test func multiArchPullWithAll() async throws {
         let registry = try await DistributionRegistry()
         try await registry.waitUntilReady()
-        let image = try TestImage.make(layers: 1, layerSize: 100_000, multiArch: true)
-        try image.push(to: "127.0.0.1:\(registry.port)/team/multi")
+        let image = try await TestImage.make(layers: 1, layerSize: 100_000, multiArch: true)
+        try await image.push(to: "127.0.0.1:\(registry.port)/team/multi")
         let mirror = try await MirrorHarness.start(
             upstreams: [.init(cluster: "local", registryName: "registry.test", port: registry.port)])
         defer { Task { await mirror.stop() } }
@@ -60,8 +60,8 @@ struct TokenAuthPullTests {
         let registry = try await DistributionRegistry(tokenAuth: .init(
             realm: issuer.realm, service: issuer.service, issuer: issuer.issuer, certificateBundle: issuer.certificateBundle))
         try await registry.waitUntilReady()
-        let image = try TestImage.make(layers: 1, layerSize: 50_000)
-        try image.push(to: "127.0.0.1:\(registry.port)/private/app", credentials: "mirror:s3cret")
+        let image = try await TestImage.make(layers: 1, layerSize: 50_000)
+        try await image.push(to: "127.0.0.1:\(registry.port)/private/app", credentials: "mirror:s3cret")
         let credentials = try ExternalProcess.temporaryDirectory("credentials") + "/upstream.json"
         try Data("{\"username\":\"mirror\",\"password\":\"s3cret\"}".utf8).write(to: URL(fileURLWithPath: credentials))
 
@@ -92,9 +92,9 @@ struct ListingAndNegotiationTests {
     @Test func tagsListPagingReferrersAndAccept() async throws {
         let registry = try await DistributionRegistry()
         try await registry.waitUntilReady()
-        let image = try TestImage.make(layers: 1, layerSize: 10_000)
+        let image = try await TestImage.make(layers: 1, layerSize: 10_000)
         for tag in ["v1", "v2", "v3"] {
-            try ExternalProcess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(image.layout):v1",
+            try await ExternalProcess.run(["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci:\(image.layout):v1",
                                      "docker://127.0.0.1:\(registry.port)/team/app:\(tag)"])
         }
         let mirror = try await MirrorHarness.start(
@@ -128,8 +128,8 @@ struct PodmanPullTests {
     @Test func podmanPullsThroughARegistriesConfMirror() async throws {
         let registry = try await DistributionRegistry()
         try await registry.waitUntilReady()
-        let image = try TestImage.make(layers: 2, layerSize: 100_000)
-        try image.push(to: "127.0.0.1:\(registry.port)/team/podapp")
+        let image = try await TestImage.make(layers: 2, layerSize: 100_000)
+        try await image.push(to: "127.0.0.1:\(registry.port)/team/podapp")
         let mirror = try await MirrorHarness.start(
             upstreams: [.init(cluster: "local", registryName: "registry.test", port: registry.port)])
         defer { Task { await mirror.stop() } }
@@ -144,14 +144,14 @@ struct PodmanPullTests {
             insecure = true
             """.write(toFile: directory + "/registries.conf", atomically: true, encoding: .utf8)
         let output = try await ExternalProcess.offPool {
-            try ExternalProcess.run(["podman", "--root", directory + "/root", "--runroot", directory + "/run",
+            try ExternalProcess.runBlocking(["podman", "--root", directory + "/root", "--runroot", directory + "/run",
                                      "--storage-driver", "vfs", "pull", "registry.test/team/podapp:v1"],
                                     environment: ["CONTAINERS_REGISTRIES_CONF": directory + "/registries.conf"])
         }
         #expect(output.contains("Writing manifest to image destination"))
         // podman verified every layer's digest and unpacked it; the mirror fetched each blob once.
         #expect(mirror.stat("registry.local.cache_miss") >= 1 + image.layerDigests.count)
-        let images = try ExternalProcess.run(["podman", "--root", directory + "/root", "--runroot", directory + "/run",
+        let images = try await ExternalProcess.run(["podman", "--root", directory + "/root", "--runroot", directory + "/run",
                                               "--storage-driver", "vfs", "images", "--format", "{{.Repository}}:{{.Tag}}"])
         #expect(images.contains("registry.test/team/podapp:v1"))
     }
@@ -166,8 +166,8 @@ struct ContainerdPullTests {
     @Test func containerdPullsThroughAHostsTomlMirror() async throws {
         let registry = try await DistributionRegistry()
         try await registry.waitUntilReady()
-        let image = try TestImage.make(layers: 2, layerSize: 100_000)
-        try image.push(to: "127.0.0.1:\(registry.port)/team/ctrapp")
+        let image = try await TestImage.make(layers: 2, layerSize: 100_000)
+        try await image.push(to: "127.0.0.1:\(registry.port)/team/ctrapp")
         // Plain /v2/<name> paths go to another registry here (the Docker Hub stand-in), so only containerd's
         // ?ns=registry.test can reach the image.
         let hub = try await FakeDockerHub(group: MirrorHarness.group)
@@ -198,12 +198,12 @@ struct ContainerdPullTests {
         defer { daemon.stop() }
         for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(20)) }
         let output = try await ExternalProcess.offPool {
-            try ExternalProcess.run(["ctr", "--address", socket, "images", "pull", "--hosts-dir", directory + "/hosts",
+            try ExternalProcess.runBlocking(["ctr", "--address", socket, "images", "pull", "--hosts-dir", directory + "/hosts",
                                      "registry.test/team/ctrapp:v1"])
         }
         #expect(output.contains("unpacking linux/amd64"))
         #expect(mirror.stat("registry.local.cache_miss") >= 1 + image.layerDigests.count)
-        let images = try ExternalProcess.run(["ctr", "--address", socket, "images", "ls", "-q"])
+        let images = try await ExternalProcess.run(["ctr", "--address", socket, "images", "ls", "-q"])
         #expect(images.contains("registry.test/team/ctrapp:v1"))
         #expect(hub.count("registry", "/") == 0)
     }

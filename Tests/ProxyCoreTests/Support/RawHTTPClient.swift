@@ -171,11 +171,11 @@ final class RawHTTPClient: @unchecked Sendable {
     }
 }
 
-/// Runs blocking client work on a dispatch thread, off Swift's cooperative pool.
+/// Runs blocking client work on a thread of its own, off Swift's cooperative pool.
 func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    // A thread of its own, not GCD's global queue: that runs only about as many blocking bodies at once as there
+    // are cores, and the registry tests running in parallel in the same process block it too.
     try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async {
-            continuation.resume(with: Result { try body() })
-        }
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

@@ -12,9 +12,18 @@ enum ExternalProcess {
         var description: String { "\(self.command) exited \(self.status): \(self.output)" }
     }
 
-    /// Runs `arguments` to completion; throws with its output when it fails.
+    /// Runs `arguments` to completion on a thread of its own; throws with its output when it fails.
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) throws -> String {
+    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) async throws
+    -> String {
+        try await self.offPool { try self.runBlocking(arguments, environment: environment, in: directory) }
+    }
+
+    /// `run` for code already on a thread of its own (never from a task: it would hold a cooperative thread,
+    /// which the in-process mirror and every other suite running in parallel need).
+    @discardableResult
+    static func runBlocking(_ arguments: [String], environment: [String: String] = [:], in directory: String? = nil) throws
+    -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -49,7 +58,7 @@ enum ExternalProcess {
     /// (MIRRORD_REQUIRE_TOOLS), where a missing tool must fail the tests rather than skip them.
     static func available(_ tools: String...) -> Bool {
         if ProcessInfo.processInfo.environment["MIRRORD_REQUIRE_TOOLS"] == "1" { return true }
-        return tools.allSatisfy { (try? self.run(["sh", "-c", "command -v \($0)"])) != nil }
+        return tools.allSatisfy { (try? self.runBlocking(["sh", "-c", "command -v \($0)"])) != nil }
     }
 
     /// A port free on 127.0.0.1 right now, for servers that need one in their configuration file.

@@ -128,7 +128,7 @@ enum Curl {
         for header in headers { arguments += ["-H", header] }
         arguments += extra
         arguments.append(url)
-        try ExternalProcess.run(arguments)
+        try ExternalProcess.runBlocking(arguments)
         let headerText = (try? String(contentsOfFile: directory + "/headers", encoding: .utf8)) ?? ""
         var status = 0
         var parsed: [String: String] = [:]

@@ -16,7 +16,14 @@ struct TestImage {
     }
 
     /// Builds an image with `layers` layers of `layerSize` random bytes each (per platform when `multiArch`).
-    static func make(tag: String = "v1", layers: Int = 2, layerSize: Int = 300_000, multiArch: Bool = false) throws -> TestImage {
+    static func make(tag: String = "v1", layers: Int = 2, layerSize: Int = 300_000, multiArch: Bool = false) async throws
+    -> TestImage {
+        try await ExternalProcess.offPool {
+            try self.makeBlocking(tag: tag, layers: layers, layerSize: layerSize, multiArch: multiArch)
+        }
+    }
+
+    static func makeBlocking(tag: String, layers: Int, layerSize: Int, multiArch: Bool) throws -> TestImage {
         let layout = try ExternalProcess.temporaryDirectory("image")
         let blobs = layout + "/blobs/sha256"
         try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
@@ -44,10 +51,10 @@ struct TestImage {
                 for offset in random.indices { random[offset] = UInt8.random(in: 0...255) }
                 try FileManager.default.createDirectory(atPath: work + "/root", withIntermediateDirectories: true)
                 try Data(random).write(to: URL(fileURLWithPath: work + "/root/file\(index)-\(architecture)"))
-                try ExternalProcess.run(["tar", "-C", work + "/root", "-cf", work + "/layer.tar", "."])
+                try ExternalProcess.runBlocking(["tar", "-C", work + "/root", "-cf", work + "/layer.tar", "."])
                 let tar = try Data(contentsOf: URL(fileURLWithPath: work + "/layer.tar"))
                 diffIDs.append(sha256(tar))
-                try ExternalProcess.run(["gzip", "-n", work + "/layer.tar"])
+                try ExternalProcess.runBlocking(["gzip", "-n", work + "/layer.tar"])
                 let gz = try Data(contentsOf: URL(fileURLWithPath: work + "/layer.tar.gz"))
                 layerDescriptors.append(try descriptor("application/vnd.oci.image.layer.v1.tar+gzip", gz))
                 layerDigests.append(sha256(gz))
@@ -78,12 +85,12 @@ struct TestImage {
     }
 
     /// Pushes the image to `reference` (`127.0.0.1:port/team/app`) over plain HTTP.
-    func push(to reference: String, credentials: String? = nil) throws {
+    func push(to reference: String, credentials: String? = nil) async throws {
         var arguments = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false"]
         if let credentials { arguments += ["--dest-creds", credentials] }
         if self.multiArch { arguments.append("--all") }
         arguments += ["oci:\(self.layout):\(self.tag)", "docker://\(reference):\(self.tag)"]
-        try ExternalProcess.run(arguments)
+        try await ExternalProcess.run(arguments)
     }
 }
 
@@ -101,7 +108,7 @@ enum SkopeoPull {
         var arguments = ["skopeo", "copy", "--quiet", "--src-tls-verify=false", "--retry-times", "0"] + extra
         if all { arguments.append("--all") }
         arguments += ["docker://\(reference)", "dir:\(target)"]
-        try ExternalProcess.run(arguments)
+        try ExternalProcess.runBlocking(arguments)
         var found: Set<String> = []
         for name in try FileManager.default.contentsOfDirectory(atPath: target) where name.count == 64 {
             let data = try Data(contentsOf: URL(fileURLWithPath: target + "/" + name))

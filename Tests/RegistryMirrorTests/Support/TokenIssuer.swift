@@ -31,10 +31,10 @@ final class TokenIssuer: Sendable {
 
     init(username: String, password: String, group: any EventLoopGroup) async throws {
         let directory = try ExternalProcess.temporaryDirectory("tokens")
-        try ExternalProcess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        try await ExternalProcess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                                  "-nodes", "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem", "-days", "2",
                                  "-subj", "/CN=token-issuer"])
-        try ExternalProcess.run(["openssl", "x509", "-in", directory + "/cert.pem", "-outform", "DER", "-out", directory + "/cert.der"])
+        try await ExternalProcess.run(["openssl", "x509", "-in", directory + "/cert.pem", "-outform", "DER", "-out", directory + "/cert.der"])
         let key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOfFile: directory + "/key.pem", encoding: .utf8))
         let certificate = try Data(contentsOf: URL(fileURLWithPath: directory + "/cert.der")).base64EncodedString()
         self.certificateBundle = directory + "/cert.pem"
