@@ -195,3 +195,40 @@ let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/
         #expect(!FileManager.default.fileExists(atPath: directory + "/envoy.yaml"))
     }
 }
+
+/// Files the registry mirror reads (upstream credentials, the clients' htpasswd) are checked by `validate`, so it
+/// refuses what mirrord would refuse, with the position of the field and never the file's content.
+@Suite struct RegistryFileChecksTests {
+    @Test func credentialsAndHtpasswdFilesAreChecked() async throws {
+        let directory = NSTemporaryDirectory() + "mirrord-files-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(await MirrorCtl.capture(["init", "--out", directory, "--upstream", "gcr.io=https://gcr.io"]).status == 0)
+        let cds = directory + "/cds.yaml", lds = directory + "/lds.yaml"
+        let original = try String(contentsOfFile: cds, encoding: .utf8)
+        func withCredentials(_ path: String) throws {
+            try original.replacingOccurrences(of: "        tag_ttl: 300s\n",
+                                              with: "        tag_ttl: 300s\n        credentials: {filename: \(path)}\n")
+                .write(toFile: cds, atomically: true, encoding: .utf8)
+        }
+        try withCredentials(directory + "/missing.json")
+        var result = await MirrorCtl.capture(["validate", directory + "/envoy.yaml"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("cds.yaml:") && result.output.contains("cannot read the credentials file"), "\(result.output)")
+        try Data("{\"username\": \"robot\", \"password\": 7}".utf8).write(to: URL(fileURLWithPath: directory + "/bad.json"))
+        try withCredentials(directory + "/bad.json")
+        result = await MirrorCtl.capture(["validate", directory + "/envoy.yaml"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("must be a JSON object") && !result.output.contains("robot"))
+        try Data("{\"username\": \"robot\", \"password\": \"s3cret\"}".utf8).write(to: URL(fileURLWithPath: directory + "/good.json"))
+        try withCredentials(directory + "/good.json")
+        #expect(await MirrorCtl.capture(["validate", directory + "/envoy.yaml"]).status == 0)
+
+        let listeners = try String(contentsOfFile: lds, encoding: .utf8)
+        try listeners.replacingOccurrences(of: "allow_private_upstreams: false",
+                                           with: "allow_private_upstreams: false\n            client_auth: {htpasswd: {filename: \(directory)/nope}}")
+            .write(toFile: lds, atomically: true, encoding: .utf8)
+        result = await MirrorCtl.capture(["validate", directory + "/envoy.yaml"])
+        #expect(result.status == 1)
+        #expect(result.output.contains("cannot read the htpasswd file"), "\(result.output)")
+    }
+}

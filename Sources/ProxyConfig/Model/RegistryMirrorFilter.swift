@@ -1,3 +1,5 @@
+import Foundation
+
 /// The registry mirror's HTTP filter (`typed_config` `type.googleapis.com/mirrord.config.v1.RegistryMirror`),
 /// placed before the router in a connection manager's `http_filters`:
 ///
@@ -38,8 +40,14 @@ public struct RegistryMirrorFilter: Sendable, Hashable, Encodable {
             }
             return (path, size)
         }
-        let htpasswd = object.object("client_auth", fields: ["htpasswd"]) { auth in
-            auth.field("htpasswd").flatMap(DataSource.decode)
+        let htpasswd = object.object("client_auth", fields: ["htpasswd"]) { auth -> DataSource? in
+            let source = auth.field("htpasswd").flatMap(DataSource.decode)
+            if case .filename(let path)? = source, !FileManager.default.isReadableFile(atPath: path) {
+                auth.field("htpasswd")?.error("cannot read the htpasswd file \(path)")
+            } else if let source, !Self.isFile(source) {
+                auth.field("htpasswd")?.error("client_auth.htpasswd must be a filename")
+            }
+            return source
         } ?? nil
         guard let cache else { return nil }
         return RegistryMirrorFilter(
@@ -48,6 +56,10 @@ public struct RegistryMirrorFilter: Sendable, Hashable, Encodable {
             maxRequestsPerClient: Int(object.integer("max_requests_per_client", in: 0...1_000_000, default: 0)),
             htpasswd: htpasswd, source: object.source)
     }
+}
+
+extension RegistryMirrorFilter {
+    static func isFile(_ source: DataSource) -> Bool { if case .filename = source { true } else { false } }
 }
 
 /// Sizes as people write them: `1073741824`, `500Mi`, `50Gi`, `2Ti`, `10G` (SI), `512k`.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// mirrord's per-upstream options, where Envoy keeps per-upstream options: the cluster's
 /// `typed_extension_protocol_options`, under the key `mirrord.upstream`.
 ///
@@ -82,7 +84,10 @@ public struct RegistryUpstreamOptions: Sendable, Hashable, Encodable {
         }
         options.tagTTL = object.duration("tag_ttl", default: Self.defaultTagTTL)
         options.credentialsFile = object.object("credentials", fields: ["filename"]) { credentials in
-            credentials.nonEmptyString("filename", required: true)
+            guard let path = credentials.nonEmptyString("filename", required: true) else { return nil }
+            // Checked here so `mirrorctl validate` says what mirrord would refuse; the content is never echoed.
+            if let problem = Self.credentialsProblem(path) { credentials.field("filename")?.error(problem) }
+            return path
         }
         options.tokenRealmHosts = object.strings("token_realm_hosts")
         let lists = object.object("repositories", fields: ["allow", "deny"]) { lists in
@@ -91,6 +96,16 @@ public struct RegistryUpstreamOptions: Sendable, Hashable, Encodable {
         options.allowRepositories = lists?.0 ?? []
         options.denyRepositories = lists?.1 ?? []
         return options
+    }
+
+    /// Why a credentials file cannot be used, or nil when it is a JSON object with string `username` and `password`.
+    public static func credentialsProblem(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return "cannot read the credentials file \(path)" }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              object["username"] is String, object["password"] is String else {
+            return "the credentials file \(path) must be a JSON object with string \"username\" and \"password\""
+        }
+        return nil
     }
 
     /// Docker's rule for a registry component: a dot, a colon or `localhost`, and host characters only.
