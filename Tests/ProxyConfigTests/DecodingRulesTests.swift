@@ -201,11 +201,15 @@ import Testing
     }
 
     @Test func theRegistryMirrorFilterDecodesWithItsOptions() throws {
+        // The htpasswd file must be readable (validate checks it as mirrord would).
+        let htpasswd = NSTemporaryDirectory() + "mirrord-htpasswd-\(UUID().uuidString)"
+        try "puller:$2y$05$abcdefghijklmnopqrstuv\n".write(toFile: htpasswd, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: htpasswd) }
         let set = load(["lds.yaml": Self.mirrorFilter("""
             cache: {path: /var/cache/mirrord, max_size: 50Gi}
             allow_private_upstreams: true
             max_requests_per_client: 32
-            client_auth: {htpasswd: {filename: /etc/mirrord/htpasswd}}
+            client_auth: {htpasswd: {filename: \(htpasswd)}}
             """), "cds.yaml": cds()])
         #expect(set.errorMessages.isEmpty, "\(set.errorMessages)")
         let filters = try #require(set.listeners.first?.filterChains.first?.httpConnectionManager?.httpFilters)
@@ -217,7 +221,7 @@ import Testing
         #expect(mirror.maxCacheSize == 50 << 30)
         #expect(mirror.allowPrivateUpstreams)
         #expect(mirror.maxRequestsPerClient == 32)
-        #expect(mirror.htpasswd == .filename("/etc/mirrord/htpasswd"))
+        #expect(mirror.htpasswd == .filename(htpasswd))
         #expect(filters.last?.kind == .router)
     }
 
