@@ -1,4 +1,7 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOHTTP1
 import ProxyConfig
 
@@ -121,15 +124,12 @@ extension DownstreamHandler {
     /// Sends a file range with sendfile on a plain HTTP/1 connection; the future says whether it was sent that
     /// way (false: the caller streams the fallback instead). An HTTP/2 stream cannot carry a file region.
     private func writeFileRegion(_ file: ResponderResponse.FileBody, _ exchange: ResponderExchange) -> EventLoopFuture<Bool> {
-        guard case .responding(let current) = self.state, current === exchange, let context = self.context, !self.http2,
-              let handle = try? NIOFileHandle(_deprecatedPath: file.path) else {
+        guard case .responding(let current) = self.state, current === exchange, !self.http2 else {
             return exchange.eventLoop.makeSucceededFuture(false)
         }
-        exchange.log.bytesSent += file.length
-        let region = FileRegion(fileHandle: handle, readerIndex: file.offset, endIndex: file.offset + file.length)
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(.body(.fileRegion(region))), promise: promise)
-        return promise.futureResult.always { _ in try? handle.close() }.map { true }
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return exchange.eventLoop.makeSucceededFuture(false) }
+        return self.writeFileSegment(OwnedDescriptor(fd), offset: file.offset, length: file.length, exchange).map { true }
     }
 
     /// Sends one range of a file with sendfile; the future completes when it has all been written.

@@ -6,8 +6,8 @@ import ProxyCore
 /// Tag lists and referrers: passed through from the upstream (they change, and their paging is the upstream's),
 /// with the `Link` to the next page rewritten to the path the client used.
 extension RegistryResponder {
-    func tags(name: RepositoryName, count: Int?, last: String?, upstream: UpstreamRegistry, request: ResponderRequest)
-    async throws -> ResponderResponse {
+    func tags(name: RepositoryName, count: Int?, last: String?, upstream: UpstreamRegistry, request: ResponderRequest,
+              namespace: String?) async throws -> ResponderResponse {
         var query: [String] = []
         if let count { query.append("n=\(count)") }
         if let last {
@@ -23,16 +23,16 @@ extension RegistryResponder {
             let clientPath = String(request.uri.prefix { $0 != "?" })
             let nextQuery = target.firstIndex(of: "?").map { String(target[$0...]) } ?? ""
             var rewritten = clientPath + nextQuery
-            if let ns = Self.query(request.uri, "ns") { rewritten += (nextQuery.isEmpty ? "?" : "&") + "ns=\(ns)" }
+            if let ns = namespace { rewritten += (nextQuery.isEmpty ? "?" : "&") + "ns=\(ns)" }
             response.headers.replaceOrAdd(name: "link", value: "<\(rewritten)>" + link[link.index(after: close)...])
         }
         return response
     }
 
-    func referrers(_ digest: Digest, name: RepositoryName, upstream: UpstreamRegistry, request: ResponderRequest)
-    async throws -> ResponderResponse {
+    func referrers(_ digest: Digest, name: RepositoryName, upstream: UpstreamRegistry, request: ResponderRequest,
+                   artifactType: String?) async throws -> ResponderResponse {
         var path = "/v2/\(name.value)/referrers/\(digest)"
-        if let type = Self.query(request.uri, "artifactType") {
+        if let type = artifactType {
             guard type.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "./+-_".contains($0)) }) else {
                 throw RegistryError(.unsupported, "invalid artifactType")
             }

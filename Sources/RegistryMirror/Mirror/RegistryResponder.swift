@@ -116,11 +116,13 @@ final class RegistryResponder: LocalResponder {
         case .blob(let digest):
             response = try await self.blob(digest, name: name, upstream: upstream, request: request)
         case .tags(let count, let last):
-            response = try await self.tags(name: name, count: count, last: last, upstream: upstream, request: request)
+            response = try await self.tags(name: name, count: count, last: last, upstream: upstream, request: request,
+                                           namespace: parsed.query["ns"])
         case .referrers(let digest):
-            response = try await self.referrers(digest, name: name, upstream: upstream, request: request)
+            response = try await self.referrers(digest, name: name, upstream: upstream, request: request,
+                                                artifactType: parsed.query["artifactType"])
         }
-        if let ns = Self.query(request.uri, "ns") { response.headers.replaceOrAdd(name: "oci-namespace", value: ns) }
+        if let ns = parsed.query["ns"] { response.headers.replaceOrAdd(name: "oci-namespace", value: ns) }
         return response
     }
 
@@ -151,15 +153,6 @@ final class RegistryResponder: LocalResponder {
         case 400..<500: return RegistryError(notFound, "the upstream answered \(status) for \(what)")
         default: return RegistryError(.unavailable, "the upstream answered \(status) for \(what)")
         }
-    }
-
-    static func query(_ uri: String, _ key: String) -> String? {
-        guard let question = uri.firstIndex(of: "?") else { return nil }
-        for pair in uri[uri.index(after: question)...].split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            if parts.count == 2, parts[0] == key { return RegistryRequest.percentDecoded(String(parts[1])) }
-        }
-        return nil
     }
 
     /// The headers every content response carries.

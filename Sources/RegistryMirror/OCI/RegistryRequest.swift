@@ -23,6 +23,8 @@ public struct RegistryRequest: Sendable, Equatable {
     /// The repository, normalised (`library/` added for Docker Hub single-component names).
     public var name: RepositoryName?
     public var kind: Kind
+    /// The request's query parameters, percent-decoded (first value wins): `ns`, `n`, `last`, `artifactType`.
+    public var query: [String: String]
 
     public static let dockerHubAliases = RegistryUpstreamCatalog.dockerHubAliases
 
@@ -56,6 +58,7 @@ public struct RegistryRequest: Sendable, Equatable {
             self.registry = registry ?? query["ns"]
             self.name = nil
             self.kind = .base
+            self.query = query
             return
         }
         // Path-prefix form: /v2/gcr.io/<name>/...
@@ -115,6 +118,7 @@ public struct RegistryRequest: Sendable, Equatable {
         self.registry = registry
         self.name = repository
         self.kind = kind
+        self.query = query
     }
 
     /// Docker's rule for the first component of a reference.
