@@ -98,6 +98,12 @@ let package = Package(
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
+        // Helpers the test targets share (ports for servers that must name theirs up front).
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ProxyConfigTests",
             dependencies: ["ProxyConfig"],
@@ -107,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "ProxyCoreTests",
             dependencies: [
-                "ProxyCore", "ProxyConfig",
+                "ProxyCore", "ProxyConfig", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -121,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "RegistryMirrorTests",
             dependencies: [
-                "RegistryMirror", "ProxyCore", "ProxyConfig",
+                "RegistryMirror", "ProxyCore", "ProxyConfig", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

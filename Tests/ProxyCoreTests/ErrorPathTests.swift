@@ -5,6 +5,7 @@ import ProxyConfig
 import Synchronization
 import Testing
 @testable import ProxyCore
+import TestSupport
 
 /// Envoy's statuses and response flags for every way a request can fail, and local answers.
 @Suite(.serialized) struct ErrorPathTests {
@@ -35,7 +36,7 @@ import Testing
         """
 
     static func start(origin: TestOrigin) async throws -> ProxyHarness {
-        let down = try await closedPort()
+        let down = unusedPort()
         var cds = clustersYAML([("origin", origin.port), ("down", down)])
         cds += """
 

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -84,7 +85,7 @@ import Glibc
     }
 
     @Test func sighupReloadsAndMirrorctlStatusReadsTheAdminEndpoint() async throws {
-        let fixed = try await closedPort()
+        let fixed = unusedPort()
         let (process, port, log, directory) = try Self.launch(lds: directListener("one", port: fixed), cds: "resources: []\n",
                                                               arguments: ["--watch", "none"])
         defer { process.terminate() }

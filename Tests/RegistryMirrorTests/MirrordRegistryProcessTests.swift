@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,7 +29,7 @@ struct MirrordRegistryProcessTests {
         hub.setFault(.stall(afterBytes: 1_000_000), for: layer)
 
         let directory = try ExternalProcess.temporaryDirectory("crash")
-        let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
+        let port = unusedPort(), admin = unusedPort()
         try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
                                  "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
                                  "--cache-dir", directory + "/cache", "--upstream", "docker.io=http://127.0.0.1:\(hub.registryPort)",
@@ -74,7 +75,7 @@ struct MirrordRegistryProcessTests {
         defer { Task { await hub.stop() } }
         let image = hub.addImage("team/app", tag: "1", layers: [DockerHubTests.random(50_000)])
         let directory = try ExternalProcess.temporaryDirectory("reload")
-        let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
+        let port = unusedPort(), admin = unusedPort()
         func writeConfig(_ upstreams: [String]) async throws {
             try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--force", "--out", directory + "/conf",
                                      "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
@@ -113,7 +114,7 @@ struct MirrordRegistryProcessTests {
         defer { Task { await hub.stop() } }
         let image = hub.addImage("library/keep", tag: "stable", layers: [DockerHubTests.random(20_000)])
         let directory = try ExternalProcess.temporaryDirectory("restart")
-        let port = ExternalProcess.freePort(), admin = ExternalProcess.freePort()
+        let port = unusedPort(), admin = unusedPort()
         try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
                                  "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
                                  "--cache-dir", directory + "/cache", "--upstream", "docker.io=http://127.0.0.1:\(hub.registryPort)",

@@ -90,10 +90,3 @@ func reindent(_ text: String, _ column: Int) -> String {
     return lines.map { String(repeating: " ", count: column) + $0.dropFirst(margin) }.joined(separator: "\n")
 }
 
-/// A port nothing listens on: bound, then closed.
-func closedPort() async throws -> Int {
-    let channel = try await ServerBootstrap(group: ProxyHarness.group).bind(host: "127.0.0.1", port: 0).get()
-    let port = channel.localAddress?.port ?? 1
-    try await channel.close()
-    return port
-}

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import ProxyConfig
 @testable import ProxyCore
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,7 @@ final class ReloadHarness: @unchecked Sendable {
     let fixedPort: Int
 
     init(lds: (Int) -> String, cds: String, configMap: Bool = false, forcePolling: Bool = false) async throws {
-        self.fixedPort = try await closedPort()
+        self.fixedPort = unusedPort()
         let lds = lds(self.fixedPort)
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("mirrord-reload-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)

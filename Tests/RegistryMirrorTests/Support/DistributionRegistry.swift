@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Debian's `docker-registry` (distribution 2.8) on 127.0.0.1: the real upstream registry of the tests,
 /// anonymous or with token auth whose realm is on another host (gcr.io's shape).
@@ -15,7 +16,7 @@ final class DistributionRegistry: @unchecked Sendable {
     }
 
     init(tokenAuth: TokenAuth? = nil) async throws {
-        self.port = ExternalProcess.freePort()
+        self.port = unusedPort()
         self.directory = try ExternalProcess.temporaryDirectory("registry")
         var config = """
             version: 0.1
