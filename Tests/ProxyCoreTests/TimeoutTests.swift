@@ -8,17 +8,18 @@ import Testing
 @Suite(.serialized) struct TimeoutTests {
     @Test func routeTimeoutOnAReusedConnectionCountsFromItsOwnRequest() async throws {
         let origin = TestOrigin(group: ProxyHarness.group) { head in
-            head.uri == "/slow" ? .delay(.seconds(2), "late") : .respond(.ok, [], "fast")
+            head.uri == "/slow" ? .delay(.seconds(3), "late") : .respond(.ok, [], "fast")
         }
         try await origin.start()
-        let lds = catchAllListenerYAML(cluster: "origin", options: "timeout: 0.4s")
+        let lds = catchAllListenerYAML(cluster: "origin", options: "timeout: 1s")
         let proxy = try await ProxyHarness.start(lds: lds, cds: clustersYAML([("origin", origin.port)]))
         let port = proxy.port()
         let (first, slow, elapsed) = try await blocking {
             let client = try RawHTTPClient(port: port)
             let first = try client.request("/fast", host: "m")
-            // The watchdog was armed for the first request's deadline; the second one must get its own 0.4 s.
-            Thread.sleep(forTimeInterval: 0.25)
+            // The watchdog was armed for the first request's deadline; the second one must get its own second
+            // (1 s leaves a loaded CI machine room for the first request on a fresh connection).
+            Thread.sleep(forTimeInterval: 0.6)
             let start = Date()
             let slow = try client.request("/slow", host: "m")
             return (first, slow, Date().timeIntervalSince(start))
@@ -26,7 +27,7 @@ import Testing
         #expect(first.text == "fast")
         #expect(slow.status == 504)
         #expect(slow.text == "upstream request timeout")
-        #expect(elapsed >= 0.35 && elapsed < 1.9, "timed out after \(elapsed) s, not 0.4 s after its own request")
+        #expect(elapsed >= 0.85 && elapsed < 2.9, "timed out after \(elapsed) s, not 1 s after its own request")
         #expect(proxy.stat("cluster.origin.upstream_rq_timeout") == 1)
         await proxy.stop()
         await origin.stop()

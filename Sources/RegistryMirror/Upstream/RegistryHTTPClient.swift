@@ -106,7 +106,7 @@ public final class RegistryHTTPClient: Sendable {
     -> UpstreamResponse {
         do {
             try await connection.write(head)
-            let part = try await connection.next(idleTimeout: self.idleTimeout)
+            let part = try await connection.next()
             guard case .head(let responseHead)? = part else {
                 throw UpstreamFetchError.protocolError("connection closed before a response")
             }
@@ -155,14 +155,16 @@ public final class RegistryHTTPClient: Sendable {
         }
         let tls: NIOSSLContext? = origin.secure ? (self.originTLS.withLock { $0[origin] } ?? self.defaultTLS) : nil
         let serverName = addresses.contains(origin.host) ? nil : origin.host
+        let idleTimeout = self.idleTimeout
         do {
             let address = try NIOCore.SocketAddress(ipAddress: first, port: origin.port)
             let channel = try await ClientBootstrap(group: self.group)
                 .connectTimeout(self.connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.autoRead, value: false)
-                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 64 * 1024,
-                                                                                     maximum: 256 * 1024))
+                .channelOption(.maxMessagesPerRead, value: UInt(ResponsePartQueue.readsPerCycle))
+                .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                    minimum: 1024, initial: 64 * 1024, maximum: ResponsePartQueue.largestRead))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let tls {
@@ -170,14 +172,14 @@ public final class RegistryHTTPClient: Sendable {
                                 try NIOSSLClientHandler(context: tls, serverHostname: serverName))
                         }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(ResponsePartReader())
+                        try channel.pipeline.syncOperations.addHandler(ResponsePartReader(idleTimeout: idleTimeout))
                     }
                 }
                 .connect(to: address).get()
-            let reader = try await channel.eventLoop.submit {
-                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ResponsePartReader.self), eventLoop: channel.eventLoop)
+            let queue = try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.handler(type: ResponsePartReader.self).makeQueue(eventLoop: channel.eventLoop)
             }.get()
-            return UpstreamConnectionHandle(channel: channel, reader: reader, origin: origin)
+            return UpstreamConnectionHandle(channel: channel, queue: queue, origin: origin)
         } catch {
             throw UpstreamFetchError.connect("\(origin): \(error)")
         }

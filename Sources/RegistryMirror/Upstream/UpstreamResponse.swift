@@ -2,20 +2,19 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// One kept-alive upstream connection, read one response part at a time: the socket is read only when the
-/// reader asks for more, so a slow consumer holds at most one read's worth of bytes (backpressure without a
-/// buffer). Used by one task at a time: the pool's lock hands it over, and the response reading from it owns
-/// it until the body ends.
+/// One kept-alive upstream connection, its response parts read ahead into a bounded queue
+/// (`ResponsePartQueue`). Used by one task at a time: the pool's lock hands it over, and the response reading
+/// from it owns it until the body ends.
 public final class UpstreamConnectionHandle: Sendable {
     let channel: any Channel
-    private let reader: NIOLoopBound<ResponsePartReader>
+    let queue: ResponsePartQueue
     let origin: OriginKey
     /// False once a response said `Connection: close` (or was HTTP/1.0 without keep-alive).
     private let reusable = Atomic<Bool>(true)
 
-    init(channel: any Channel, reader: NIOLoopBound<ResponsePartReader>, origin: OriginKey) {
+    init(channel: any Channel, queue: ResponsePartQueue, origin: OriginKey) {
         self.channel = channel
-        self.reader = reader
+        self.queue = queue
         self.origin = origin
     }
 
@@ -26,25 +25,18 @@ public final class UpstreamConnectionHandle: Sendable {
         try await self.channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
     }
 
-    /// The next response part; an upstream silent for `idleTimeout` is cut (`UpstreamFetchError.timeout`), so a
-    /// stalled transfer cannot hold a blob fill, and everyone waiting on it, forever.
-    func next(idleTimeout: TimeAmount) async throws -> HTTPClientResponsePart? {
-        let reader = self.reader
+    /// The next response part; an upstream silent for the client's idle timeout while this waits is cut
+    /// (`UpstreamFetchError.timeout`), so a stalled transfer cannot hold a blob fill, and everyone waiting on
+    /// it, forever.
+    func next() async throws -> HTTPClientResponsePart? {
+        let queue = self.queue
         let channel = self.channel
-        let timedOut = Atomic<Bool>(false)
-        let timer = channel.eventLoop.scheduleTask(in: idleTimeout) {
-            timedOut.store(true, ordering: .relaxed)
-            channel.close(promise: nil)
-        }
-        defer { timer.cancel() }
-        let part = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                channel.eventLoop.execute { reader.value.next(continuation) }
-            }
+        let (part, timedOut) = try await withTaskCancellationHandler {
+            try await queue.next()
         } onCancel: {
             channel.close(promise: nil)
         }
-        if part == nil, timedOut.load(ordering: .relaxed) { throw UpstreamFetchError.timeout }
+        if timedOut { throw UpstreamFetchError.timeout }
         if case .head(let head)? = part, !head.isKeepAlive { self.reusable.store(false, ordering: .relaxed) }
         return part
     }
@@ -52,70 +44,11 @@ public final class UpstreamConnectionHandle: Sendable {
     func close() { self.channel.close(promise: nil) }
 }
 
-/// Hands response parts to one waiting reader; reads from the socket only when asked (`autoRead` is off).
-final class ResponsePartReader: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
-
-    private var buffered = CircularBuffer<HTTPClientResponsePart>()
-    private var waiter: CheckedContinuation<HTTPClientResponsePart?, any Error>?
-    private var failure: (any Error)?
-    private var closed = false
-    private var context: ChannelHandlerContext?
-
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
-
-    func next(_ continuation: CheckedContinuation<HTTPClientResponsePart?, any Error>) {
-        if let part = self.buffered.popFirst() {
-            continuation.resume(returning: part)
-        } else if let failure = self.failure {
-            continuation.resume(throwing: failure)
-        } else if self.closed {
-            continuation.resume(returning: nil)
-        } else {
-            self.waiter = continuation
-            self.context?.read()
-        }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = self.unwrapInboundIn(data)
-        if let waiter = self.waiter {
-            self.waiter = nil
-            waiter.resume(returning: part)
-        } else {
-            self.buffered.append(part)
-        }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        // A read that produced no complete part (a partial head) must not leave the waiter stranded.
-        if self.waiter != nil { context.read() }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        self.closed = true
-        self.waiter?.resume(returning: nil)
-        self.waiter = nil
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.failure = error
-        self.waiter?.resume(throwing: error)
-        self.waiter = nil
-        context.close(promise: nil)
-    }
-}
-
-@available(*, unavailable)
-extension ResponsePartReader: Sendable {}
-
 /// An upstream response whose body has not been read yet. Reading it to the end gives the connection back for
 /// reuse; a response dropped before its end closes the connection (its unread bytes would corrupt the next one).
 public final class UpstreamResponse: Sendable {
     public let head: HTTPResponseHead
-    private let connection: UpstreamConnectionHandle
+    let connection: UpstreamConnectionHandle
     private let client: RegistryHTTPClient
     private let state: Mutex<(done: Bool, reading: Bool)>
 
@@ -147,7 +80,7 @@ public final class UpstreamResponse: Sendable {
     public func nextChunk() async throws -> ByteBuffer? {
         if self.state.withLock({ $0.done }) { return nil }
         while true {
-            guard let part = try await self.connection.next(idleTimeout: self.client.idleTimeout) else {
+            guard let part = try await self.connection.next() else {
                 throw UpstreamFetchError.protocolError("connection closed in the middle of the body")
             }
             switch part {
