@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import RegistryMirror
 import TestSupport
 #if canImport(Glibc)
 import Glibc
@@ -129,6 +130,15 @@ struct MirrordRegistryProcessTests {
             #expect(try await Curl.get("http://127.0.0.1:\(port)/v2/library/keep/blobs/\(blob)").status == 200)
         }
         mirrord.stop()
+        // A graceful stop left every stored blob durable: the sync stamp is not older than any of them.
+        let stamp = try #require(BlobSyncer.stamp(root: URL(fileURLWithPath: directory + "/cache")))
+        let stored = FileManager.default.enumerator(atPath: directory + "/cache/blobs")?.allObjects as? [String] ?? []
+        let files = stored.filter { $0.split(separator: "/").last?.count == 64 }
+        #expect(files.count == image.blobs.count + 1, "blobs and the manifest: \(stored)")
+        for file in files {
+            let modified = try FileManager.default.attributesOfItem(atPath: directory + "/cache/blobs/" + file)[.modificationDate] as? Date
+            #expect((modified?.timeIntervalSince1970 ?? .infinity) <= stamp + 0.01, "\(file) is newer than the stamp")
+        }
         hub.setFault(.status(503), for: "manifest")
         for blob in image.blobs { hub.setFault(.status(503), for: blob) }
         mirrord = try ChildProcess(arguments, log: directory + "/mirrord-2.log")

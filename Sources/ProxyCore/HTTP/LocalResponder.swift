@@ -25,6 +25,12 @@ public protocol LocalResponderFactory: Sendable {
     /// nil when the connection manager has no filter this factory serves.
     func responder(for manager: HTTPConnectionManager, clusters: [String: Cluster], stats: StatsStore) throws
         -> (any LocalResponder)?
+    /// Called once the server stopped serving: finish background work (a cache makes its files durable).
+    func shutdown() async
+}
+
+extension LocalResponderFactory {
+    public func shutdown() async {}
 }
 
 /// A routed request as a responder sees it: the request line and headers, who sent it, and what routing chose.

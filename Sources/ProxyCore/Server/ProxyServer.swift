@@ -349,6 +349,7 @@ public final class ProxyServer: Sendable {
         for listener in listeners { listener.chain.connections.closeAll() }
         for task in tasks { task.cancel() }
         clusters?.closeIdleConnections()
+        await self.responderFactory?.shutdown()
         self.accessLogs.flushAll()
     }
 }

@@ -9,12 +9,17 @@ import Glibc
 /// Content-addressed blobs on the local filesystem: `<root>/blobs/sha256/<ab>/<hex>`.
 ///
 /// A blob is written to `<root>/tmp/` while it arrives, hashed as it is written, and renamed into place only
-/// when its sha256 and size match: a file under `blobs/` is always complete and correct, so a crash or
-/// `kill -9` can only leave temporary files, which `init` sweeps. One fill per digest runs at a time however
+/// when its sha256 and size match: a `kill -9` can only leave temporary files, which `init` sweeps. A power
+/// loss can also tear a published blob that was not fsynced yet (`BlobSyncer` batches that): `init` hashes
+/// the blobs newer than the last completed sync again and removes any that do not match. One fill per digest runs at a time however
 /// many readers ask; readers of a blob being filled read the temporary file from its first byte as it grows.
 public final class FileBlobStore: Sendable {
     public let root: URL
-    let fills = InflightFills()
+    let fills: InflightFills
+    /// Makes published blobs durable in the background; see `BlobSyncer` for why not before publishing.
+    let syncer: BlobSyncer
+    /// Blobs found incomplete or wrong when the store opened (after a crash that came before their fsync).
+    public let removedAtOpen: Int
     /// Sizes and last use of stored blobs, for `max_size` eviction.
     let index: Mutex<BlobIndex>
     public let maxSize: Int64?
@@ -37,16 +42,20 @@ public final class FileBlobStore: Sendable {
         self.root = root
         self.maxSize = maxSize
         self.index = Mutex(BlobIndex())
+        let fills = InflightFills()
+        self.fills = fills
+        self.syncer = BlobSyncer(root: root, fills: fills)
         for directory in ["blobs/sha256", "tmp"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent(directory), withIntermediateDirectories: true)
         }
-        self.sweep()
+        Self.sweep(root)
+        self.removedAtOpen = Self.removeTornBlobs(root)
         self.loadIndex()
     }
 
     /// Removes what an interrupted fill left behind; only complete, verified blobs live outside `tmp/`.
-    func sweep() {
-        let temporary = self.root.appendingPathComponent("tmp")
+    static func sweep(_ root: URL) {
+        let temporary = root.appendingPathComponent("tmp")
         for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? [] {
             try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
         }
@@ -159,33 +168,41 @@ public final class FileBlobStore: Sendable {
             let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
             guard actual == digest.hex else { throw StoreError.digestMismatch(expected: digest.hex, actual: actual) }
             if let expectedSize, written != expectedSize { throw StoreError.sizeMismatch(expected: expectedSize, actual: written) }
-            // Verified: readers may have the tail now. Publishing (the rename) still waits for the data to be durable.
+            // Verified: readers may have the tail now, and the blob is published. Its fsync comes later, in a
+            // batch (`BlobSyncer`), which keeps the descriptor.
             progress.advanced(to: written)
-            guard fsync(fd) == 0 else { throw StoreError.io("fsync failed") }
-            close(fd)
         } catch {
             close(fd)
             unlink(temporary)
             throw error
         }
         let final = self.path(for: digest)
-        try FileManager.default.createDirectory(atPath: (final as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let directory = (final as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
         guard rename(temporary, final) == 0 else {
+            close(fd)
             unlink(temporary)
             throw StoreError.io("cannot move the blob into place: \(String(cString: strerror(errno)))")
         }
+        self.syncer.published(descriptor: fd, directory: directory)
         return BlobInfo(digest: digest, path: final, size: written)
     }
 }
 
 /// One digest's fills in progress, so concurrent requests for a blob share one upstream fetch.
 actor InflightFills {
-    private var fills: [Digest: BlobFill] = [:]
+    private var fills: [Digest: (fill: BlobFill, started: Double)] = [:]
 
     func fill(for digest: Digest, start: (BlobFill) -> Void) -> BlobFill {
-        if let existing = self.fills[digest] { return existing }
+        if let existing = self.fills[digest] { return existing.fill }
         let fill = BlobFill()
-        self.fills[digest] = fill
+        self.fills[digest] = (fill, Date().timeIntervalSince1970)
         start(fill)
         return fill
     }
@@ -193,6 +210,9 @@ actor InflightFills {
     func remove(_ digest: Digest) { self.fills[digest] = nil }
 
     var count: Int { self.fills.count }
+
+    /// When the oldest fill still running began (seconds since 1970): its file may be older than a sync pass.
+    func oldestStart() -> Double? { self.fills.values.map(\.started).min() }
 }
 
 /// A piece of a blob as it arrives: bytes from the network (`ByteBuffer`) or from memory (`[UInt8]`), written

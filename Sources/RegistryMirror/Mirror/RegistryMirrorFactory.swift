@@ -53,10 +53,20 @@ public final class RegistryMirrorFactory: LocalResponderFactory {
                                  logger: self.logger)
     }
 
+    /// A graceful stop makes every stored blob durable, so the next start re-hashes nothing.
+    public func shutdown() async {
+        let caches = self.caches.withLock { Array($0.values) }
+        for cache in caches { await cache.blobs.syncer.syncPending() }
+        self.client.closeIdle()
+    }
+
     private func cache(at path: String, maxSize: Int64?) throws -> MirrorCache {
         try self.caches.withLock { caches in
             if let existing = caches[path], existing.blobs.maxSize == maxSize { return existing }
             let created = try MirrorCache(root: URL(fileURLWithPath: path), maxSize: maxSize)
+            if created.blobs.removedAtOpen > 0 {
+                self.logger.warning("cache \(path): removed \(created.blobs.removedAtOpen) blob(s) that did not match their digest after an unclean stop")
+            }
             caches[path] = created
             return created
         }
