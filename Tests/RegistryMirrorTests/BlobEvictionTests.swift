@@ -41,4 +41,27 @@ import Testing
         let reopened = try FileBlobStore(root: root, maxSize: 100_000)
         #expect(reopened.storedBytes == store.storedBytes)
     }
+
+    /// A reload that changes `max_size` keeps the open store (a fill in progress keeps its temporary file) and
+    /// applies the new limit at once.
+    @Test func aNewMaxSizeAppliesToTheOpenStoreWithoutLosingAFillInProgress() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("mirrord-resize-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let factory = try RegistryMirrorFactory(group: MirrorHarness.group, logger: .init(label: "test"))
+        let cache = try factory.cache(at: root.path, maxSize: nil)
+        let a = try await Self.store(cache.blobs, Self.blob(1))
+        let b = try await Self.store(cache.blobs, Self.blob(2))
+        #expect(cache.blobs.lookup(b) != nil)           // b is now more recently used than a
+        let slow = Self.blob(9, size: 50_000)
+        let running = await cache.blobs.fill(FileBlobStoreTests.digest(of: slow), expectedSize: slow.count,
+                                             body: FileBlobStoreTests.Body(bytes: slow, chunk: 10_000, pause: .milliseconds(60), reads: nil))
+        try await Task.sleep(for: .milliseconds(100))
+
+        let resized = try factory.cache(at: root.path, maxSize: 60_000)
+        #expect(resized === cache, "a second store was opened on the same directory")
+        #expect(cache.blobs.maxSize == 60_000)
+        #expect(cache.blobs.lookup(a) == nil, "over the new limit: the least recently used blob goes at once")
+        #expect(cache.blobs.lookup(b) != nil)
+        #expect(try await running.result().size == slow.count, "the fill in progress was lost")
+    }
 }

@@ -30,7 +30,7 @@ struct BlobIndex {
 
     /// Blobs to delete, oldest use first, until the total fits `limit`; they leave the index. `keeping` (the blob
     /// just stored) is never chosen.
-    mutating func victims(toFit limit: Int64, keeping: Digest) -> [Digest] {
+    mutating func victims(toFit limit: Int64, keeping: Digest?) -> [Digest] {
         guard self.total > limit else { return [] }
         var chosen: [Digest] = []
         for (digest, entry) in self.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse })
@@ -70,6 +70,16 @@ extension FileBlobStore {
         self.index.withLock { index in
             if index.entries[digest] != nil { index.entries[digest]!.lastUse = index.tick() }
         }
+    }
+
+    /// Applies a new `max_size` (a reload), removing least recently used blobs at once if the cache is over it.
+    public func setMaxSize(_ maxSize: Int64?) {
+        let victims = self.index.withLock { index -> [Digest] in
+            self.limit.withLock { $0 = maxSize }
+            guard let maxSize else { return [] }
+            return index.victims(toFit: maxSize, keeping: nil)
+        }
+        for victim in victims { unlink(self.path(for: victim)) }
     }
 
     /// A blob was published: count it, then make room under `max_size`.

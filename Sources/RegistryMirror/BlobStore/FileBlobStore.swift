@@ -22,7 +22,10 @@ public final class FileBlobStore: Sendable {
     public let removedAtOpen: Int
     /// Sizes and last use of stored blobs, for `max_size` eviction.
     let index: Mutex<BlobIndex>
-    public let maxSize: Int64?
+    /// `max_size`; a reload may change it on the running store (a second store on the same directory would sweep
+    /// the temporary files of fills still running).
+    public var maxSize: Int64? { self.limit.withLock { $0 } }
+    let limit: Mutex<Int64?>
 
     public enum StoreError: Error, Sendable, Equatable {
         case digestMismatch(expected: String, actual: String)
@@ -40,7 +43,7 @@ public final class FileBlobStore: Sendable {
 
     public init(root: URL, maxSize: Int64? = nil) throws {
         self.root = root
-        self.maxSize = maxSize
+        self.limit = Mutex(maxSize)
         self.index = Mutex(BlobIndex())
         let fills = InflightFills()
         self.fills = fills

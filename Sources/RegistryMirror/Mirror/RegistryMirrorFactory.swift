@@ -60,9 +60,14 @@ public final class RegistryMirrorFactory: LocalResponderFactory {
         self.client.closeIdle()
     }
 
-    private func cache(at path: String, maxSize: Int64?) throws -> MirrorCache {
+    /// The cache at `path`, opened once per directory for the factory's life: a reload that changes `max_size`
+    /// adjusts the open store rather than opening a second one on the same files.
+    func cache(at path: String, maxSize: Int64?) throws -> MirrorCache {
         try self.caches.withLock { caches in
-            if let existing = caches[path], existing.blobs.maxSize == maxSize { return existing }
+            if let existing = caches[path] {
+                if existing.blobs.maxSize != maxSize { existing.blobs.setMaxSize(maxSize) }
+                return existing
+            }
             let created = try MirrorCache(root: URL(fileURLWithPath: path), maxSize: maxSize)
             if created.blobs.removedAtOpen > 0 {
                 self.logger.warning("cache \(path): removed \(created.blobs.removedAtOpen) blob(s) that did not match their digest after an unclean stop")
