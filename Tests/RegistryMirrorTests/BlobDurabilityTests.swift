@@ -71,6 +71,16 @@ import Glibc
         #expect(reopened.lookup(goodDigest)?.size == good.count)
         #expect(reopened.lookup(oldDigest) != nil)
 
+        // A stamp from the future (the clock went back since) is not trusted: the damaged old file goes too.
+        let stampPath = root.appendingPathComponent(BlobSyncer.stampName)
+        try "\(Date().timeIntervalSince1970 + 86_400)\n".write(to: stampPath, atomically: true, encoding: .utf8)
+        let afterClockJump = try FileBlobStore(root: root)
+        #expect(afterClockJump.removedAtOpen == 1)
+        #expect(afterClockJump.lookup(oldDigest) == nil)
+        #expect(afterClockJump.lookup(goodDigest)?.size == good.count)
+        try Data(repeating: 0, count: 10).write(to: URL(fileURLWithPath: oldPath))
+        #expect(utimensat(AT_FDCWD, oldPath, &times, 0) == 0)
+
         // Without any stamp (no sync ever completed) every blob is suspect.
         try FileManager.default.removeItem(at: root.appendingPathComponent(BlobSyncer.stampName))
         let unstamped = try FileBlobStore(root: root)

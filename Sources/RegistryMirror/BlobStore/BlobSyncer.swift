@@ -156,7 +156,9 @@ extension FileBlobStore {
     /// removes those that do not match their name: what a power loss before the fsync can leave. Returns how
     /// many were removed. After a clean run this reads only the last few seconds' blobs.
     static func removeTornBlobs(_ root: URL) -> Int {
-        let stamp = BlobSyncer.stamp(root: root)
+        // A stamp from the future means the clock went back since it was written: file times no longer order
+        // against it, so nothing is trusted.
+        let stamp = BlobSyncer.stamp(root: root).flatMap { $0 <= Date().timeIntervalSince1970 + BlobSyncer.slack ? $0 : nil }
         let base = root.appendingPathComponent("blobs/sha256")
         var removed = 0
         for prefix in (try? FileManager.default.contentsOfDirectory(atPath: base.path)) ?? [] {
