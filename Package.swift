@@ -98,7 +98,7 @@ let package = Package(
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
-        // Helpers the test targets share (ports for servers that must name theirs up front).
+        // Helpers the test targets share: ports for servers that must name theirs up front, LDS templates.
         .target(
             name: "TestSupport",
             path: "Tests/TestSupport",
@@ -106,7 +106,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProxyConfigTests",
-            dependencies: ["ProxyConfig"],
+            dependencies: ["ProxyConfig", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),

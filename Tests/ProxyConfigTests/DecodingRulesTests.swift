@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ProxyConfig
+import TestSupport
 
 /// Envoy's leniency, its defaults, and what is an error: one table row per rule.
 @Suite struct DecodingRulesTests {
@@ -195,7 +196,7 @@ import Testing
                     - name: mirrord.filters.http.registry_mirror
                       typed_config:
                         "@type": type.googleapis.com/mirrord.config.v1.RegistryMirror
-            \(indented(config, by: 12))
+            \(reindent(config, 12))
 
             """)
     }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import ProxyConfig
+import TestSupport
 
 /// Loads in-memory files as the daemon would load them from disk; the first file is the one named.
 func load(_ files: KeyValuePairs<String, String>) -> ConfigSet {
@@ -26,7 +27,7 @@ func cds(_ extra: String = "", name: String = "c") -> String {
     resources:
     - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
       name: \(name)
-    \(indented(extra, by: 2))
+    \(reindent(extra, 2))
       load_assignment:
         cluster_name: \(name)
         endpoints:
@@ -37,17 +38,10 @@ func cds(_ extra: String = "", name: String = "c") -> String {
     """
 }
 
-/// Re-indents a YAML fragment so its least-indented line starts at `column`.
-func indented(_ text: String, by column: Int) -> String {
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    let margin = lines.filter { !$0.allSatisfy(\.isWhitespace) }.map { $0.prefix { $0 == " " }.count }.min() ?? 0
-    return lines.map { String(repeating: " ", count: column) + $0.dropFirst(margin) }.joined(separator: "\n")
-}
-
 /// A minimal LDS file whose route configuration's `virtual_hosts` entries are `hosts` (YAML at any indentation).
 func lds(virtualHosts hosts: String, routeConfigExtra: String = "") -> String {
-    let hosts = indented(hosts, by: 10)
-    let routeConfigExtra = indented(routeConfigExtra, by: 10)
+    let hosts = reindent(hosts, 10)
+    let routeConfigExtra = reindent(routeConfigExtra, 10)
     return """
     version_info: "1"
     resources:

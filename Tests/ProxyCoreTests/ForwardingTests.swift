@@ -5,6 +5,7 @@ import ProxyConfig
 import Synchronization
 import Testing
 @testable import ProxyCore
+import TestSupport
 
 /// Requests through the real data plane to in-process origins over loopback sockets.
 @Suite(.serialized) struct ForwardingTests {

@@ -4,6 +4,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 @testable import ProxyCore
+import TestSupport
 
 /// HTTP/1.1 details: pipelining, HEAD, `Connection: close`, and the timeouts once the response has begun.
 @Suite(.serialized) struct HTTP1SemanticsTests {

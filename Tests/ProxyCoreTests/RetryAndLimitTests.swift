@@ -5,6 +5,7 @@ import ProxyConfig
 import Synchronization
 import Testing
 @testable import ProxyCore
+import TestSupport
 
 /// Retries before any byte reached the client, circuit breakers, and load balancing.
 @Suite(.serialized) struct RetryAndLimitTests {

@@ -4,6 +4,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 @testable import ProxyCore
+import TestSupport
 
 /// Bodies both ways, many requests on one connection, and access logs as Envoy writes them.
 @Suite(.serialized) struct StreamingAndLogTests {

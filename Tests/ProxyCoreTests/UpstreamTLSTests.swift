@@ -3,6 +3,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 @testable import ProxyCore
+import TestSupport
 
 /// Upstream TLS is verified by default, host name included; the opt-out is explicit.
 @Suite(.serialized) struct UpstreamTLSTests {

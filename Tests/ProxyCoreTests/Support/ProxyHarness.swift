@@ -5,6 +5,7 @@ import ProxyConfig
 import Synchronization
 import Testing
 @testable import ProxyCore
+import TestSupport
 
 /// mirrord's data plane in process on 127.0.0.1, built from LDS/CDS text exactly as the daemon builds it.
 struct ProxyHarness {
@@ -33,31 +34,6 @@ struct ProxyHarness {
 
 enum HarnessError: Error { case invalid([String]) }
 
-/// An LDS file with one listener on 127.0.0.1:0 whose route configuration has `hosts` (YAML at any indentation).
-func listenerYAML(_ hosts: String, extra: String = "") -> String {
-    """
-    resources:
-    - "@type": type.googleapis.com/envoy.config.listener.v3.Listener
-      name: l0
-      address: {socket_address: {address: 127.0.0.1, port_value: 0}}
-      filter_chains:
-      - filters:
-        - name: envoy.filters.network.http_connection_manager
-          typed_config:
-            "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-            stat_prefix: ingress
-    \(reindent(extra, 8))
-            route_config:
-              name: r
-              virtual_hosts:
-    \(reindent(hosts, 10))
-            http_filters:
-            - name: envoy.filters.http.router
-              typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
-    """
-}
-
-/// A CDS file with one STATIC cluster per (name, port) on 127.0.0.1.
 /// A listener whose one virtual host sends every request to `cluster`; `options` joins the route action.
 func catchAllListenerYAML(cluster: String, options: String = "") -> String {
     listenerYAML("""
@@ -69,6 +45,7 @@ func catchAllListenerYAML(cluster: String, options: String = "") -> String {
         """)
 }
 
+/// A CDS file with one STATIC cluster per (name, port) on 127.0.0.1.
 func clustersYAML(_ clusters: [(String, Int)], extra: String = "") -> String {
     "resources:\n" + clusters.map { name, port in
         """
@@ -84,9 +61,4 @@ func clustersYAML(_ clusters: [(String, Int)], extra: String = "") -> String {
     }.joined(separator: "\n")
 }
 
-func reindent(_ text: String, _ column: Int) -> String {
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    let margin = lines.filter { !$0.allSatisfy(\.isWhitespace) }.map { $0.prefix { $0 == " " }.count }.min() ?? 0
-    return lines.map { String(repeating: " ", count: column) + $0.dropFirst(margin) }.joined(separator: "\n")
-}
 

@@ -5,6 +5,7 @@ import NIOPosix
 import ProxyConfig
 import ProxyCore
 @testable import RegistryMirror
+import TestSupport
 
 /// mirrord with the registry filter in process on 127.0.0.1, built from LDS/CDS text as the daemon builds it.
 struct MirrorHarness {
@@ -40,31 +41,16 @@ struct MirrorHarness {
               domains: ["*"]
               routes: [{match: {prefix: "/"}, route: {cluster: \(defaultCluster ?? upstreams[0].cluster), timeout: 0s}\(mirrorDisabledOnDefaultRoute ? ", typed_per_filter_config: {mirrord.filters.http.registry_mirror: {\"@type\": type.googleapis.com/mirrord.config.v1.RegistryMirrorPerRoute, disabled: true}}" : "")}]
             """
-        let lds = """
-            resources:
-            - "@type": type.googleapis.com/envoy.config.listener.v3.Listener
-              name: mirror
-              address: {socket_address: {address: 127.0.0.1, port_value: 0}}
-              filter_chains:
-              - filters:
-                - name: envoy.filters.network.http_connection_manager
-                  typed_config:
-                    "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-                    stat_prefix: mirror
-                    route_config:
-                      name: registries
-                      virtual_hosts:
-            \(indent(hosts, 10))
-                    http_filters:
-                    - name: mirrord.filters.http.registry_mirror
-                      typed_config:
-                        "@type": type.googleapis.com/mirrord.config.v1.RegistryMirror
-                        cache: {path: \(cache)}
-                        allow_private_upstreams: \(allowPrivate)
-            \(indent(filterOptions, 12))
-                    - name: envoy.filters.http.router
-                      typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
+        let filters = """
+            - name: mirrord.filters.http.registry_mirror
+              typed_config:
+                "@type": type.googleapis.com/mirrord.config.v1.RegistryMirror
+                cache: {path: \(cache)}
+                allow_private_upstreams: \(allowPrivate)
+            \(reindent(filterOptions, 4))
+            \(routerFilterYAML)
             """
+        let lds = listenerYAML(hosts, name: "mirror", statPrefix: "mirror", filters: filters)
         let cds = "resources:\n" + upstreams.map { upstream in
             """
             - "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster
@@ -78,7 +64,7 @@ struct MirrorHarness {
                   "@type": type.googleapis.com/mirrord.config.v1.UpstreamOptions
                   registry:
                     name: \(upstream.registryName)
-            \(indent(upstream.options, 8))
+            \(reindent(upstream.options, 8))
             """
         }.joined(separator: "\n")
         let set = ConfigLoader.load(paths: ["lds.yaml", "cds.yaml"],
@@ -101,11 +87,6 @@ struct MirrorHarness {
     func stat(_ name: String) -> Int { self.server.stats.value(name) ?? 0 }
 
     func stop() async { await self.server.shutdown(drainTime: .milliseconds(100)) }
-}
-
-func indent(_ text: String, _ spaces: Int) -> String {
-    let pad = String(repeating: " ", count: spaces)
-    return text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : pad + $0 }.joined(separator: "\n")
 }
 
 /// curl, the real client for the routing forms skopeo cannot produce (`?ns=`, `/<registry>/v2/...`).
