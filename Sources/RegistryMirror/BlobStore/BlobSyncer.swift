@@ -12,12 +12,13 @@ import Glibc
 /// running (on two cores a cold pull of three layers took about 10 % longer), and a client never waits for
 /// durability anyway — it is served from the page cache. Integrity does not rest on fsync: a blob is renamed
 /// into place only after its digest matched, and after a power loss the blobs that were not yet durable are
-/// hashed again when the store opens (`suspects`), so a torn file is removed instead of served.
+/// hashed again when the store opens (`removeTornBlobs`), so a torn file is removed instead of served.
 ///
-/// The syncer fsyncs each published blob (through the descriptor it was written with) and its directory
-/// once no fill is running, or five seconds after the oldest unsynced one, then records in `<root>/synced`
-/// a time before which every blob is durable: the moment the pass began, or the start of the oldest fill
-/// still running then, whichever is earlier (such a fill may publish a file last modified before the pass).
+/// The syncer fsyncs each published blob and its directory once no fill is running, or five seconds after the
+/// oldest unsynced one. It opens each file again by its path (fsync flushes the file whatever the descriptor, and
+/// holding the writers' descriptors for seconds could exhaust them). Then it records in `<root>/synced` a time
+/// before which every blob is durable: the moment the pass began, or the start of the oldest fill still running
+/// then, whichever is earlier (such a fill may publish a file last modified before the pass).
 final class BlobSyncer: Sendable {
     static let stampName = "synced"
     /// How long a published blob may wait for its fsync while fills keep the store busy.
@@ -26,8 +27,7 @@ final class BlobSyncer: Sendable {
     static let slack: Double = 2
 
     private struct Pending {
-        var descriptor: Int32
-        var directory: String
+        var path: String
         var since: ContinuousClock.Instant
     }
 
@@ -48,14 +48,10 @@ final class BlobSyncer: Sendable {
         self.queue = DispatchQueue(label: "mirrord.blob-sync")
     }
 
-    deinit {
-        for pending in self.state.withLock({ $0.pending }) { close(pending.descriptor) }
-    }
-
-    /// A blob was renamed into `directory`; the syncer owns `descriptor` (its written file) from now on.
-    func published(descriptor: Int32, directory: String) {
+    /// A blob was renamed into place at `path`.
+    func published(_ path: String) {
         let startPolling = self.state.withLock { state -> Bool in
-            state.pending.append(Pending(descriptor: descriptor, directory: directory, since: .now))
+            state.pending.append(Pending(path: path, since: .now))
             defer { state.polling = true }
             return !state.polling
         }
@@ -87,16 +83,22 @@ final class BlobSyncer: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             self.queue.async {
                 var synced = true
-                for pending in batch {
-                    if fsync(pending.descriptor) != 0 { synced = false }
-                    close(pending.descriptor)
-                }
-                for directory in Set(batch.map(\.directory)) where !Self.syncDirectory(directory) { synced = false }
+                for pending in batch where !Self.syncFile(pending.path) { synced = false }
+                let directories = Set(batch.map { ($0.path as NSString).deletingLastPathComponent })
+                for directory in directories where !Self.syncDirectory(directory) { synced = false }
                 // A failed fsync leaves the stamp where it was: those blobs stay suspect after a crash.
                 if synced { Self.writeStamp(stamp, root: root) }
                 continuation.resume()
             }
         }
+    }
+
+    /// fsync of a file by path; a blob evicted meanwhile has nothing left to keep.
+    private static func syncFile(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return errno == ENOENT }
+        defer { close(fd) }
+        return fsync(fd) == 0
     }
 
     private static func syncDirectory(_ path: String) -> Bool {

@@ -171,9 +171,10 @@ public final class FileBlobStore: Sendable {
             let actual = hasher.finalize().map { String(format: "%02x", $0) }.joined()
             guard actual == digest.hex else { throw StoreError.digestMismatch(expected: digest.hex, actual: actual) }
             if let expectedSize, written != expectedSize { throw StoreError.sizeMismatch(expected: expectedSize, actual: written) }
-            // Verified: readers may have the tail now, and the blob is published. Its fsync comes later, in a
-            // batch (`BlobSyncer`), which keeps the descriptor.
+            // Verified: readers may have the tail now; the blob is published below, its fsync comes later in a
+            // batch (`BlobSyncer`).
             progress.advanced(to: written)
+            close(fd)
         } catch {
             close(fd)
             unlink(temporary)
@@ -184,16 +185,14 @@ public final class FileBlobStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            close(fd)
             unlink(temporary)
             throw error
         }
         guard rename(temporary, final) == 0 else {
-            close(fd)
             unlink(temporary)
             throw StoreError.io("cannot move the blob into place: \(String(cString: strerror(errno)))")
         }
-        self.syncer.published(descriptor: fd, directory: directory)
+        self.syncer.published(final)
         return BlobInfo(digest: digest, path: final, size: written)
     }
 }
