@@ -34,7 +34,8 @@ struct RoutesCommand: AsyncParsableCommand {
                     Output.current.print("  registry_mirror cache \(registry.cache)\(limit)")
                     for upstream in registry.upstreams {
                         let aliases = upstream.aliases.isEmpty ? "" : " (also \(upstream.aliases.joined(separator: ", ")))"
-                        Output.current.print("    upstream \(upstream.registry)\(aliases) -> cluster \(upstream.cluster) tag_ttl \(upstream.tagTTL)")
+                        let window = upstream.tagStaleWhileRevalidate.map { " stale_while_revalidate \($0)" } ?? ""
+                        Output.current.print("    upstream \(upstream.registry)\(aliases) -> cluster \(upstream.cluster) tag_ttl \(upstream.tagTTL)\(window)")
                     }
                 }
                 for host in listener.virtualHosts {

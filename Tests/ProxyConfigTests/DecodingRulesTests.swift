@@ -240,4 +240,34 @@ import TestSupport
         #expect(ByteSize.parse("1024") == 1024)
         #expect(ByteSize.parse("99999999999Ti") == nil)
     }
+
+    @Test func registryUpstreamOptionsDecodeWithTheirTagWindows() throws {
+        let options = """
+            typed_extension_protocol_options:
+              mirrord.upstream:
+                "@type": type.googleapis.com/mirrord.config.v1.UpstreamOptions
+                registry:
+                  name: gcr.io
+                  aliases: [k8s.gcr.io]
+                  tag_ttl: 60s
+                  tag_stale_while_revalidate: 3600s
+                  repositories: {allow: ["distroless/*"], deny: ["*/internal-*"]}
+            """
+        let set = load(["lds.yaml": Self.mirrorFilter("cache: {path: /c}"), "cds.yaml": cds(options)])
+        #expect(set.errorMessages.isEmpty, "\(set.errorMessages)")
+        let registry = try #require(set.clusters.first?.mirrordOptions?.registry)
+        #expect(registry.name == "gcr.io")
+        #expect(registry.aliases == ["k8s.gcr.io"])
+        #expect(registry.tagTTL == .seconds(60))
+        #expect(registry.tagStaleWhileRevalidate == .seconds(3600))
+        #expect(registry.allowRepositories == ["distroless/*"])
+        #expect(registry.denyRepositories == ["*/internal-*"])
+        // Off unless asked for; a malformed window is an error at its field.
+        let plain = load(["lds.yaml": Self.mirrorFilter("cache: {path: /c}"),
+                          "cds.yaml": cds(options.replacingOccurrences(of: "      tag_stale_while_revalidate: 3600s\n", with: ""))])
+        #expect(plain.clusters.first?.mirrordOptions?.registry?.tagStaleWhileRevalidate == .zero)
+        let bad = load(["lds.yaml": Self.mirrorFilter("cache: {path: /c}"),
+                        "cds.yaml": cds(options.replacingOccurrences(of: "3600s", with: "soon"))])
+        #expect(bad.errorMessages.contains { $0.contains("soon") }, "\(bad.errorMessages)")
+    }
 }

@@ -113,6 +113,50 @@ struct DockerHubTests {
         #expect(String(decoding: missing.body, as: UTF8.self).contains("BLOB_UNKNOWN"))
     }
 
+    /// `tag_stale_while_revalidate`: past the TTL, the known digest goes out at once while the upstream is asked in
+    /// the background (once however many pulls come); a moved tag is picked up, a removed one forgotten.
+    @Test func staleWhileRevalidateServesAtOnceAndRefreshesInTheBackground() async throws {
+        let (hub, mirror) = try await Self.start(options: "tag_ttl: 0s\ntag_stale_while_revalidate: 3600s")
+        defer { Task { await mirror.stop(); await hub.stop() } }
+        let first = hub.addImage("team/swr", tag: "v1", layers: [Self.random(5_000)])
+        let url = "http://127.0.0.1:\(mirror.port)/v2/docker.io/team/swr/manifests/v1"
+        let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
+        #expect(try await Curl.get(url, headers: [accept]).headers["docker-content-digest"] == first.manifest)
+
+        // The tag moves upstream, and the upstream becomes slow: pulls get the known digest without waiting.
+        let second = hub.addImage("team/swr", tag: "v1", layers: [Self.random(6_000)])
+        hub.setFault(.slow(milliseconds: 3_000), for: "manifest")
+        hub.resetCounts()
+        let started = ContinuousClock.now
+        for _ in 0..<3 {
+            let served = try await Curl.get(url, headers: [accept])
+            #expect(served.status == 200)
+            #expect(served.headers["docker-content-digest"] == first.manifest)
+            #expect(served.headers["warning"] == nil)
+        }
+        #expect(ContinuousClock.now - started < .milliseconds(2_500), "a pull waited for the slow upstream")
+        #expect(mirror.stat("registry.hub.tag_revalidations") == 3)
+        #expect(hub.count("registry", "HEAD /v2/team/swr/manifests/v1") == 1, "one background check for three pulls")
+        hub.setFault(nil, for: "manifest")
+
+        // Once the background check is back, the moved tag is served (its manifest fetched in the background too).
+        var digest: String?
+        for _ in 0..<100 where digest != second.manifest {
+            try await Task.sleep(for: .milliseconds(100))
+            digest = try await Curl.get(url, headers: [accept]).headers["docker-content-digest"]
+        }
+        #expect(digest == second.manifest)
+
+        // The tag is deleted upstream: the next background check forgets it, and then the mirror says so.
+        hub.state.withLock { $0.manifests["team/swr:v1"] = nil }
+        var status = 200
+        for _ in 0..<100 where status == 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            status = try await Curl.get(url, headers: [accept]).status
+        }
+        #expect(status == 404)
+    }
+
     /// An upstream that stalls in the middle of a blob is cut after the idle timeout (3 s in the harness): the
     /// client gets an error, nothing is cached, and the next request fetches the blob again.
     @Test func aStalledUpstreamIsCutAndNothingIsCached() async throws {

@@ -24,6 +24,21 @@ import Testing
         #expect(await cache.lookup(self.key(), now: start.addingTimeInterval(500)) == .stale(self.digestA))
     }
 
+    @Test func theStaleWhileRevalidateWindowFollowsTheTTLAndOneRefreshRunsAtATime() async {
+        let cache = TagCache()
+        let start = Date(timeIntervalSince1970: 1_000_000)
+        await cache.store(self.digestA, for: self.key(), ttl: 60, staleWhileRevalidate: 600, now: start)
+        #expect(await cache.lookup(self.key(), now: start.addingTimeInterval(59)) == .fresh(self.digestA))
+        #expect(await cache.lookup(self.key(), now: start.addingTimeInterval(60)) == .revalidate(self.digestA))
+        #expect(await cache.lookup(self.key(), now: start.addingTimeInterval(659)) == .revalidate(self.digestA))
+        #expect(await cache.lookup(self.key(), now: start.addingTimeInterval(660)) == .stale(self.digestA))
+        #expect(await cache.beginRefresh(self.key()))
+        #expect(await !cache.beginRefresh(self.key()))
+        #expect(await cache.beginRefresh(self.key("quay.io")))
+        await cache.endRefresh(self.key())
+        #expect(await cache.beginRefresh(self.key()))
+    }
+
     @Test func theSameTagOnAnotherUpstreamOrRepositoryIsAnotherAnswer() async {
         let cache = TagCache()
         await cache.store(self.digestA, for: self.key("docker.io"), ttl: 60)

@@ -12,6 +12,7 @@ import Foundation
 ///       name: gcr.io                  # what path-prefix and ?ns= requests call it
 ///       aliases: [k8s.gcr.io]
 ///       tag_ttl: 300s                 # how long a tag's digest is trusted before asking again
+///       tag_stale_while_revalidate: 1h   # after the TTL, serve the known digest at once and ask in the background
 ///       credentials: {filename: /etc/mirrord/gcr.json}   # {"username": ..., "password": ...}
 ///       token_realm_hosts: [auth.example.com]           # realms on other domains credentials may go to
 ///       repositories: {allow: ["distroless/*"], deny: ["*/internal-*"]}
@@ -49,6 +50,9 @@ public struct RegistryUpstreamOptions: Sendable, Hashable, Encodable {
     public var aliases: [String]
     /// How long a tag's digest is served without asking the upstream again.
     public var tagTTL: EnvoyDuration
+    /// How long after `tagTTL` the known digest is still served at once while the upstream is asked in the
+    /// background (behind a slow or flaky link a pull then never waits on a tag check); 0 turns it off.
+    public var tagStaleWhileRevalidate: EnvoyDuration
     /// A JSON file `{"username": ..., "password": ...}`; nil means anonymous.
     public var credentialsFile: String?
     /// Token realm hosts beyond the upstream's own domain that may receive the credentials.
@@ -60,18 +64,20 @@ public struct RegistryUpstreamOptions: Sendable, Hashable, Encodable {
     public static let defaultTagTTL = EnvoyDuration(seconds: 300)
 
     public init(name: String? = nil, aliases: [String] = [], tagTTL: EnvoyDuration = Self.defaultTagTTL,
-                credentialsFile: String? = nil, tokenRealmHosts: [String] = [], allowRepositories: [String] = [],
+                tagStaleWhileRevalidate: EnvoyDuration = .zero, credentialsFile: String? = nil, tokenRealmHosts: [String] = [], allowRepositories: [String] = [],
                 denyRepositories: [String] = []) {
         self.name = name
         self.aliases = aliases
         self.tagTTL = tagTTL
+        self.tagStaleWhileRevalidate = tagStaleWhileRevalidate
         self.credentialsFile = credentialsFile
         self.tokenRealmHosts = tokenRealmHosts
         self.allowRepositories = allowRepositories
         self.denyRepositories = denyRepositories
     }
 
-    static let fields = ["name", "aliases", "tag_ttl", "credentials", "token_realm_hosts", "repositories"]
+    static let fields = ["name", "aliases", "tag_ttl", "tag_stale_while_revalidate", "credentials", "token_realm_hosts",
+                         "repositories"]
 
     static func decode(_ object: ObjectReader) -> RegistryUpstreamOptions? {
         var options = RegistryUpstreamOptions()
@@ -83,6 +89,7 @@ public struct RegistryUpstreamOptions: Sendable, Hashable, Encodable {
             }
         }
         options.tagTTL = object.duration("tag_ttl", default: Self.defaultTagTTL)
+        options.tagStaleWhileRevalidate = object.duration("tag_stale_while_revalidate", default: .zero)
         options.credentialsFile = object.object("credentials", fields: ["filename"]) { credentials in
             guard let path = credentials.nonEmptyString("filename", required: true) else { return nil }
             // Checked here so `mirrorctl validate` says what mirrord would refuse; the content is never echoed.

@@ -22,6 +22,8 @@ public struct RouteDump: Sendable, Encodable {
         public var aliases: [String]
         public var cluster: String
         public var tagTTL: String
+        /// The stale-while-revalidate window after the TTL; nil when off.
+        public var tagStaleWhileRevalidate: String?
     }
 
     public struct HostEntry: Sendable, Encodable {
@@ -116,7 +118,9 @@ public struct RouteDump: Sendable, Encodable {
         let upstreams = RegistryUpstreamCatalog.upstreams(byName, manager: manager).map { cluster in
             UpstreamEntry(registry: RegistryUpstreamCatalog.name(of: cluster),
                           aliases: cluster.mirrordOptions?.registry?.aliases ?? [], cluster: cluster.name,
-                          tagTTL: (cluster.mirrordOptions?.registry?.tagTTL ?? RegistryUpstreamOptions.defaultTagTTL).description)
+                          tagTTL: (cluster.mirrordOptions?.registry?.tagTTL ?? RegistryUpstreamOptions.defaultTagTTL).description,
+                          tagStaleWhileRevalidate: (cluster.mirrordOptions?.registry?.tagStaleWhileRevalidate)
+                              .flatMap { window in window.isZero ? nil : window.description })
         }
         return RegistryEntry(cache: filter.cachePath, maxSize: filter.maxCacheSize, upstreams: upstreams)
     }

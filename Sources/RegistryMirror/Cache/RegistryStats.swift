@@ -11,6 +11,8 @@ struct RegistryStats: Sendable {
     let upstreamErrors: Counter
     let tokenFailures: Counter
     let staleServed: Counter
+    /// Tags served from the stale-while-revalidate window, each with a background check of the upstream.
+    let tagRevalidations: Counter
     let verificationFailures: Counter
 
     init(cluster: String, store: StatsStore) {
@@ -23,6 +25,7 @@ struct RegistryStats: Sendable {
         self.upstreamErrors = store.counter(prefix + "upstream_errors")
         self.tokenFailures = store.counter(prefix + "token_failures")
         self.staleServed = store.counter(prefix + "stale_served")
+        self.tagRevalidations = store.counter(prefix + "tag_revalidations")
         self.verificationFailures = store.counter(prefix + "verification_failed")
     }
 }

@@ -20,6 +20,9 @@ public actor TagCache {
     public enum Lookup: Sendable, Equatable {
         /// Within the TTL: serve without asking the upstream.
         case fresh(Digest)
+        /// Past the TTL but within the stale-while-revalidate window: serve this now, ask the upstream in the
+        /// background.
+        case revalidate(Digest)
         /// Past the TTL: ask the upstream; serve this, marked stale, only if it fails.
         case stale(Digest)
         case unknown
@@ -29,9 +32,12 @@ public actor TagCache {
         var digest: Digest
         var stored: Date
         var ttl: TimeInterval
+        var staleWhileRevalidate: TimeInterval
     }
 
     private var entries: [Key: Entry] = [:]
+    /// Tags being asked about in the background, so a burst of pulls causes one upstream request.
+    private var refreshing: Set<Key> = []
     public let capacity: Int
 
     public init(capacity: Int = 100_000) {
@@ -41,17 +47,27 @@ public actor TagCache {
 
     public func lookup(_ key: Key, now: Date = Date()) -> Lookup {
         guard let entry = self.entries[key] else { return .unknown }
-        return now.timeIntervalSince(entry.stored) < entry.ttl ? .fresh(entry.digest) : .stale(entry.digest)
+        let age = now.timeIntervalSince(entry.stored)
+        if age < entry.ttl { return .fresh(entry.digest) }
+        return age < entry.ttl + entry.staleWhileRevalidate ? .revalidate(entry.digest) : .stale(entry.digest)
     }
 
-    /// Records what the upstream answered just now; `ttl` is the upstream's tag TTL (0: always ask again).
-    public func store(_ digest: Digest, for key: Key, ttl: TimeInterval, now: Date = Date()) {
+    /// Records what the upstream answered at `now`; `ttl` is the upstream's tag TTL (0: always ask again) and
+    /// `staleWhileRevalidate` the window after it in which the digest is served while asking in the background.
+    public func store(_ digest: Digest, for key: Key, ttl: TimeInterval, staleWhileRevalidate: TimeInterval = 0,
+                      now: Date = Date()) {
         if self.entries[key] == nil, self.entries.count >= self.capacity { self.evictOldest() }
-        self.entries[key] = Entry(digest: digest, stored: now, ttl: max(ttl, 0))
+        self.entries[key] = Entry(digest: digest, stored: now, ttl: max(ttl, 0),
+                                  staleWhileRevalidate: max(staleWhileRevalidate, 0))
     }
 
     /// The upstream says the tag is gone (404): a stale digest must not be served for it any more.
     public func forget(_ key: Key) { self.entries[key] = nil }
+
+    /// Claims the background refresh of `key`: true for the first caller until `endRefresh`.
+    public func beginRefresh(_ key: Key) -> Bool { self.refreshing.insert(key).inserted }
+
+    public func endRefresh(_ key: Key) { self.refreshing.remove(key) }
 
     public var count: Int { self.entries.count }
 

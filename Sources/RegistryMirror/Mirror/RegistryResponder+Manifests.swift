@@ -20,12 +20,16 @@ extension RegistryResponder {
             var lookup = await upstream.tags.lookup(key)
             if lookup == .unknown, let known = self.cache.tags.load(key) {
                 // Known from before a restart: fresh or stale by when the upstream last confirmed it.
-                await upstream.tags.store(known.digest, for: key, ttl: upstream.options.tagTTL.timeInterval, now: known.confirmed)
+                await upstream.rememberTag(known.digest, for: key, at: known.confirmed)
                 lookup = await upstream.tags.lookup(key)
             }
             switch lookup {
             case .fresh(let known):
                 digest = known
+            case .revalidate(let known):
+                digest = known
+                upstream.stats.tagRevalidations.increment()
+                self.revalidate(tag, known: known, name: name, upstream: upstream, key: key)
             case .stale(let known):
                 do {
                     digest = try await self.resolveTag(tag, name: name, upstream: upstream, key: key)
@@ -86,9 +90,30 @@ extension RegistryResponder {
             digest = Digest(parsing: "sha256:" + ManifestStore.sha256(body))!
             _ = try await self.cache.manifests.store(body, digest: digest, mediaType: Self.mediaType(of: full, body: body))
         }
-        await upstream.tags.store(digest, for: key, ttl: upstream.options.tagTTL.timeInterval)
+        await upstream.rememberTag(digest, for: key)
         self.cache.tags.record(digest, for: key)
         return digest
+    }
+
+    /// Asks the upstream about a tag in the background (once at a time per tag) while its known digest is served:
+    /// a moved tag is recorded and its manifest fetched, so the next pull gets it at once; a tag the upstream no
+    /// longer has is forgotten; an unreachable upstream leaves the known digest until the window ends.
+    private func revalidate(_ tag: Tag, known: Digest, name: RepositoryName, upstream: UpstreamRegistry, key: TagCache.Key) {
+        Task {
+            guard await upstream.tags.beginRefresh(key) else { return }
+            do {
+                let digest = try await self.resolveTag(tag, name: name, upstream: upstream, key: key)
+                if digest != known, self.cache.manifests.lookup(digest) == nil {
+                    _ = try await self.fetchManifest(digest, name: name, upstream: upstream)
+                }
+            } catch let error as RegistryError where error.code == .manifestUnknown {
+                await upstream.tags.forget(key)
+                self.cache.tags.remove(key)
+            } catch {
+                self.logger.warning("registry: revalidating \(upstream.name)/\(name):\(tag.value) in the background failed: \(Self.summary(error))")
+            }
+            await upstream.tags.endRefresh(key)
+        }
     }
 
     private func fetchManifest(_ digest: Digest, name: RepositoryName, upstream: UpstreamRegistry) async throws

@@ -22,6 +22,12 @@ public final class UpstreamRegistry: Sendable {
     /// The cluster's configuration this was built from: an unchanged cluster keeps its tokens and tags on reload.
     let fingerprint: Cluster
 
+    /// Records a tag's digest under this upstream's TTL and stale-while-revalidate window, as confirmed at `date`.
+    func rememberTag(_ digest: Digest, for key: TagCache.Key, at date: Date = Date()) async {
+        await self.tags.store(digest, for: key, ttl: self.options.tagTTL.timeInterval,
+                              staleWhileRevalidate: self.options.tagStaleWhileRevalidate.timeInterval, now: date)
+    }
+
     struct Credentials: Sendable {
         var username: String
         var password: String

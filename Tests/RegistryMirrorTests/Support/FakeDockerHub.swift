@@ -197,15 +197,14 @@ final class FakeHubHandler: ChannelInboundHandler, Sendable {
         let (manifests, blobs, faults) = self.state.withLock { ($0.manifests, $0.blobs, $0.faults) }
         if kind == "manifests" {
             if case .status(let code)? = faults["manifest"] { return self.send(context, HTTPResponseStatus(statusCode: code)) }
-            let key = reference.contains(":") ? "\(name)@\(reference)" : "\(name):\(reference)"
-            guard let manifest = manifests[key] else {
-                return self.send(context, .notFound, body: Data("{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}".utf8))
+            if case .slow(let milliseconds)? = faults["manifest"] {
+                // A slow link: the answer, as things stood when the request came, leaves after the delay.
+                context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(milliseconds))) {
+                    self.manifest(head, name: name, reference: reference, manifests: manifests, context: context)
+                }
+                return
             }
-            self.send(context, .ok, headers: [("content-type", manifest.mediaType),
-                                              ("docker-content-digest", TestImage.sha256(manifest.bytes)),
-                                              ("ratelimit-limit", "100;w=21600"), ("ratelimit-remaining", "99;w=21600"),
-                                              ("docker-ratelimit-source", "192.0.2.1")],
-                      body: manifest.bytes, head: head.method == .HEAD)
+            self.manifest(head, name: name, reference: reference, manifests: manifests, context: context)
         } else if kind == "tags", reference == "list" {
             // Lexical order, paged by n and last, with a Link to the next page (the spec's shape).
             let tags = manifests.keys.filter { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)) }.sorted()
@@ -230,6 +229,19 @@ final class FakeHubHandler: ChannelInboundHandler, Sendable {
         } else {
             self.send(context, .notFound)
         }
+    }
+
+    private func manifest(_ head: HTTPRequestHead, name: String, reference: String,
+                          manifests: [String: (mediaType: String, bytes: Data)], context: ChannelHandlerContext) {
+        let key = reference.contains(":") ? "\(name)@\(reference)" : "\(name):\(reference)"
+        guard let manifest = manifests[key] else {
+            return self.send(context, .notFound, body: Data("{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}".utf8))
+        }
+        self.send(context, .ok, headers: [("content-type", manifest.mediaType),
+                                          ("docker-content-digest", TestImage.sha256(manifest.bytes)),
+                                          ("ratelimit-limit", "100;w=21600"), ("ratelimit-remaining", "99;w=21600"),
+                                          ("docker-ratelimit-source", "192.0.2.1")],
+                  body: manifest.bytes, head: head.method == .HEAD)
     }
 
     private func cdn(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
