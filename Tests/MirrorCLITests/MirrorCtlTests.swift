@@ -171,6 +171,11 @@ let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/
         let cds = try String(contentsOfFile: "\(directory)/cds.yaml", encoding: .utf8)
         #expect(cds.contains("type: STATIC") && cds.contains("address: 127.0.0.1, port_value: 5001"))
         #expect(cds.contains("sni: gcr.io") && cds.contains("name: registry.test"))
+        // routes dump names each upstream registry with its tag windows.
+        try cds.replacingOccurrences(of: "        tag_ttl: 300s\n", with: "        tag_ttl: 60s\n        tag_stale_while_revalidate: 3600s\n")
+            .write(toFile: "\(directory)/cds.yaml", atomically: true, encoding: .utf8)
+        let dump = await MirrorCtl.capture(["routes", "dump", "\(directory)/envoy.yaml"])
+        #expect(dump.output.contains("upstream gcr.io -> cluster gcr_io tag_ttl 60s stale_while_revalidate 3600s"), "\(dump.output)")
         // Files are not overwritten without --force.
         #expect(await MirrorCtl.capture(["init", "--out", directory]).status == 2)
         #expect(await MirrorCtl.capture(["init", "--out", directory, "--force"]).status == 0)

@@ -12,7 +12,7 @@ import Foundation
 ///       name: gcr.io                  # what path-prefix and ?ns= requests call it
 ///       aliases: [k8s.gcr.io]
 ///       tag_ttl: 300s                 # how long a tag's digest is trusted before asking again
-///       tag_stale_while_revalidate: 1h   # after the TTL, serve the known digest at once and ask in the background
+///       tag_stale_while_revalidate: 3600s   # after the TTL, serve the known digest at once and ask in the background
 ///       credentials: {filename: /etc/mirrord/gcr.json}   # {"username": ..., "password": ...}
 ///       token_realm_hosts: [auth.example.com]           # realms on other domains credentials may go to
 ///       repositories: {allow: ["distroless/*"], deny: ["*/internal-*"]}
