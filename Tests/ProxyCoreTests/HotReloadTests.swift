@@ -69,6 +69,8 @@ import Testing
         // Fixed again: applies, and the error state clears.
         try harness.write("lds.yaml", directListener("three", port: port))
         #expect(try await waitForBody(port: port, "three") >= 0)
+        // The reloader records the success just after the new chain serves: give it that moment.
+        try await waitUntil { harness.reloader.errorState == nil }
         #expect(harness.reloader.errorState == nil)
         await harness.stop()
     }
@@ -101,6 +103,7 @@ import Testing
         try harness.write("cds.yaml", clustersYAML([("origin", origin.port)]))
         try harness.write("lds.yaml", routed("ingress"))
         #expect(try await waitForBody(port: port, "origin") >= 0)
+        try await waitUntil { harness.stat("cluster_manager.cluster_added") == 1 }   // counted just after the swap
         #expect(harness.stat("cluster_manager.cluster_added") == 1)
         // A listener-level change (its stat prefix) replaces the listener: an in-flight request finishes on the old one.
         let inFlight = Task {

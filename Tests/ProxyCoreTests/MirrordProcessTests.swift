@@ -99,15 +99,23 @@ import Glibc
         #expect(try await waitForBody(port: port, "two") >= 0)
         let adminLine = log.lines().first { $0.contains("admin listening on ") } ?? ""
         let admin = String(adminLine.split(separator: " ").last ?? "")
-        let status = Process()
-        status.executableURL = try Self.binary("mirrorctl")
-        status.arguments = ["status", "--admin", admin]
-        let output = Pipe()
-        status.standardOutput = output
-        try status.run()
-        status.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(status.terminationStatus == 0)
+        func mirrorctlStatus() throws -> (Int32, String) {
+            let status = Process()
+            status.executableURL = try Self.binary("mirrorctl")
+            status.arguments = ["status", "--admin", admin]
+            let output = Pipe()
+            status.standardOutput = output
+            try status.run()
+            status.waitUntilExit()
+            return (status.terminationStatus, String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        // The reloader records the success just after the new chain serves: ask again for a moment if needed.
+        var (code, text) = try mirrorctlStatus()
+        for _ in 0..<20 where !text.contains("2 applied") {
+            try await Task.sleep(for: .milliseconds(100))
+            (code, text) = try mirrorctlStatus()
+        }
+        #expect(code == 0)
         #expect(text.contains("state:      LIVE"))
         #expect(text.contains("reloads:    2 applied, 0 rejected, 0 failed"))
         #expect(text.contains("listener:   l0 on 127.0.0.1:\(port)"))
