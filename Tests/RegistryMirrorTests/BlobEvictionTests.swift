@@ -54,7 +54,7 @@ import Testing
         #expect(cache.blobs.lookup(b) != nil)           // b is now more recently used than a
         let slow = Self.blob(9, size: 50_000)
         let running = await cache.blobs.fill(FileBlobStoreTests.digest(of: slow), expectedSize: slow.count,
-                                             body: FileBlobStoreTests.Body(bytes: slow, chunk: 10_000, pause: .milliseconds(60), reads: nil))
+                                             body: FileBlobStoreTests.Body(bytes: slow, chunk: 10_000, pause: .milliseconds(200), reads: nil))
         try await Task.sleep(for: .milliseconds(100))
 
         let resized = try factory.cache(at: root.path, maxSize: 60_000)
