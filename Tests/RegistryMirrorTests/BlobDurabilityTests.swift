@@ -42,6 +42,26 @@ import Glibc
         _ = try await running.result()
     }
 
+    @Test func aBlobThatFailsToSyncHoldsTheStampBackUntilItSyncs() async throws {
+        let store = try FileBlobStoreTests.temporaryStore()
+        defer { try? FileManager.default.removeItem(at: store.root) }
+        // A path whose open fails with something other than "gone" (a symlink loop): its fsync cannot happen.
+        let path = store.root.appendingPathComponent("blobs/sha256/loop").path
+        #expect(symlink(path, path) == 0)
+        store.syncer.published(path)
+        await store.syncer.syncPending()
+        #expect(BlobSyncer.stamp(root: store.root) == nil, "a stamp covered a blob that was never synced")
+        // Once the file can be synced, the retried batch goes through and the stamp is written.
+        unlink(path)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: path))
+        var stamp: Double?
+        for _ in 0..<100 where stamp == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            stamp = BlobSyncer.stamp(root: store.root)
+        }
+        #expect(stamp != nil)
+    }
+
     @Test func reopeningRemovesTornBlobsNewerThanTheStampAndTrustsOlderOnes() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("mirrord-durable-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }

@@ -49,9 +49,13 @@ final class BlobSyncer: Sendable {
     }
 
     /// A blob was renamed into place at `path`.
-    func published(_ path: String) {
+    func published(_ path: String) { self.enqueue([Pending(path: path, since: .now)]) }
+
+    /// Adds blobs to sync and makes sure a poller runs: it syncs once no fill is running, or when the oldest
+    /// blob has waited `maxDelay`, and stops when nothing is left.
+    private func enqueue(_ blobs: [Pending], retried: Bool = false) {
         let startPolling = self.state.withLock { state -> Bool in
-            state.pending.append(Pending(path: path, since: .now))
+            if retried { state.pending.insert(contentsOf: blobs, at: 0) } else { state.pending.append(contentsOf: blobs) }
             defer { state.polling = true }
             return !state.polling
         }
@@ -75,20 +79,27 @@ final class BlobSyncer: Sendable {
     func syncPending() async {
         let began = Date().timeIntervalSince1970
         let stamp = min(began, await self.fills.oldestStart() ?? began)
-        let batch = self.state.withLock { state -> [Pending] in
-            defer { state.pending = [] }
-            return state.pending
-        }
         let root = self.root
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            self.queue.async {
-                var synced = true
-                for pending in batch where !Self.syncFile(pending.path) { synced = false }
-                let directories = Set(batch.map { ($0.path as NSString).deletingLastPathComponent })
-                for directory in directories where !Self.syncDirectory(directory) { synced = false }
-                // A failed fsync leaves the stamp where it was: those blobs stay suspect after a crash.
-                if synced { Self.writeStamp(stamp, root: root) }
-                continuation.resume()
+            // Taken and queued under the lock, so passes reach the serial queue in the order they took their
+            // blobs: a later pass's stamp is never written before an earlier pass's blobs are synced.
+            self.state.withLock { state in
+                let batch = state.pending
+                state.pending = []
+                self.queue.async {
+                    var synced = true
+                    for pending in batch where !Self.syncFile(pending.path) { synced = false }
+                    let directories = Set(batch.map { ($0.path as NSString).deletingLastPathComponent })
+                    for directory in directories where !Self.syncDirectory(directory) { synced = false }
+                    if synced {
+                        Self.writeStamp(stamp, root: root)
+                    } else {
+                        // A failed fsync leaves the stamp where it was, and the batch is tried again with the next
+                        // pass, so no later stamp can cover a blob that never reached the disk.
+                        self.enqueue(batch, retried: true)
+                    }
+                    continuation.resume()
+                }
             }
         }
     }
