@@ -11,8 +11,9 @@ import Glibc
 /// another picker could take one; a random choice among thousands, probed with a bind, makes that remote.
 public func unusedPort() -> Int {
     let (low, high) = ephemeralRange()
-    // Below the ephemeral range when there is room, else above it.
-    let candidates = low >= 12_000 ? 10_000..<low : (high + 1)..<65_536
+    // Below the ephemeral range when there is room, else above it; a machine whose range covers nearly all
+    // ports leaves only the probe to rely on.
+    let candidates = low >= 12_000 ? 10_000..<low : high <= 63_000 ? (high + 1)..<65_536 : 10_000..<65_536
     for _ in 0..<64 {
         let port = Int.random(in: candidates)
         if canBind(port) { return port }
