@@ -43,11 +43,8 @@ extension RegistryResponder {
                 throw Self.upstreamError(response.status, notFound: .blobUnknown, what: "blob \(digest)",
                                          retryAfter: response.header("retry-after"))
             }
-            let counted = response.body().map { chunk -> ByteBuffer in
-                stats.bytesFromUpstream.increment(by: chunk.readableBytes)
-                return chunk
-            }
-            return FileBlobStore.BlobSource(expectedSize: response.contentLength, body: AsyncThrowingStream(counted)) { error in
+            let body = response.body { stats.bytesFromUpstream.increment(by: $0) }
+            return FileBlobStore.BlobSource(expectedSize: response.contentLength, body: body) { error in
                 if error is FileBlobStore.StoreError { stats.verificationFailures.increment() } else { stats.upstreamErrors.increment() }
             }
         }

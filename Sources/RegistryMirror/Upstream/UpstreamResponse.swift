@@ -112,8 +112,13 @@ public final class UpstreamResponse: Sendable {
         _ = try? await self.collect(limit: 64 * 1024)
     }
 
-    /// The body as chunks of bytes, for the blob store.
-    public func body() -> AsyncThrowingStream<ByteBuffer, any Error> {
-        AsyncThrowingStream { () async throws -> ByteBuffer? in try await self.nextChunk() }
+    /// The body as chunks of bytes, for the blob store; `onChunk` sees each chunk's size as it is read (stats),
+    /// without another stream layered on top.
+    public func body(onChunk: (@Sendable (Int) -> Void)? = nil) -> AsyncThrowingStream<ByteBuffer, any Error> {
+        AsyncThrowingStream { () async throws -> ByteBuffer? in
+            let chunk = try await self.nextChunk()
+            if let chunk { onChunk?(chunk.readableBytes) }
+            return chunk
+        }
     }
 }
