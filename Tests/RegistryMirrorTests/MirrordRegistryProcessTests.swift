@@ -13,6 +13,15 @@ struct MirrordRegistryProcessTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
+    /// `mirrorctl init` into `directory/conf` with the cache in `directory/cache`, every named upstream on the fake
+    /// hub's registry port, as users write their configuration (`--force` rewrites it in place).
+    static func writeConfig(_ directory: String, port: Int, admin: Int, upstreams: [String], hubPort: Int) async throws {
+        try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--force", "--out", directory + "/conf",
+                                       "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
+                                       "--cache-dir", directory + "/cache", "--allow-private-upstreams"]
+                                      + upstreams.flatMap { ["--upstream", "\($0)=http://127.0.0.1:\(hubPort)"] })
+    }
+
     static func binary(_ name: String) -> String {
         for configuration in ["debug", "release"] {
             let path = root.appendingPathComponent(".build/\(configuration)/\(name)").path
@@ -31,10 +40,7 @@ struct MirrordRegistryProcessTests {
 
         let directory = try ExternalProcess.temporaryDirectory("crash")
         let port = unusedPort(), admin = unusedPort()
-        try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
-                                 "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
-                                 "--cache-dir", directory + "/cache", "--upstream", "docker.io=http://127.0.0.1:\(hub.registryPort)",
-                                 "--allow-private-upstreams"])
+        try await Self.writeConfig(directory, port: port, admin: admin, upstreams: ["docker.io"], hubPort: hub.registryPort)
         func launch() async throws -> ChildProcess {
             let child = try ChildProcess([Self.binary("mirrord"), "-c", directory + "/conf/envoy.yaml"], log: directory + "/mirrord.log")
             try await waitForPort(port)
@@ -78,10 +84,7 @@ struct MirrordRegistryProcessTests {
         let directory = try ExternalProcess.temporaryDirectory("reload")
         let port = unusedPort(), admin = unusedPort()
         func writeConfig(_ upstreams: [String]) async throws {
-            try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--force", "--out", directory + "/conf",
-                                     "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
-                                     "--cache-dir", directory + "/cache", "--allow-private-upstreams"]
-                                    + upstreams.flatMap { ["--upstream", "\($0)=http://127.0.0.1:\(hub.registryPort)"] })
+            try await Self.writeConfig(directory, port: port, admin: admin, upstreams: upstreams, hubPort: hub.registryPort)
         }
         try await writeConfig(["docker.io"])
         let mirrord = try ChildProcess([Self.binary("mirrord"), "-c", directory + "/conf/envoy.yaml"], log: directory + "/mirrord.log")
@@ -116,10 +119,7 @@ struct MirrordRegistryProcessTests {
         let image = hub.addImage("library/keep", tag: "stable", layers: [DockerHubTests.random(20_000)])
         let directory = try ExternalProcess.temporaryDirectory("restart")
         let port = unusedPort(), admin = unusedPort()
-        try await ExternalProcess.run([Self.binary("mirrorctl"), "init", "--out", directory + "/conf",
-                                 "--listen", "127.0.0.1:\(port)", "--admin", "127.0.0.1:\(admin)",
-                                 "--cache-dir", directory + "/cache", "--upstream", "docker.io=http://127.0.0.1:\(hub.registryPort)",
-                                 "--allow-private-upstreams"])
+        try await Self.writeConfig(directory, port: port, admin: admin, upstreams: ["docker.io"], hubPort: hub.registryPort)
         let arguments = [Self.binary("mirrord"), "-c", directory + "/conf/envoy.yaml"]
         let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json"
         let url = "http://127.0.0.1:\(port)/v2/library/keep/manifests/stable"
