@@ -112,10 +112,10 @@ import TestSupport
             """]))
         let cluster = try UpstreamCluster(try #require(set.clusters.first), stats: StatsStore())
         let busy = cluster.endpoints[0]
-        for _ in 0..<5 { cluster.hostStarted(busy) }
+        let counters = (0..<5).map { _ in cluster.hostStarted(busy) }
         let picks = (0..<50).compactMap { _ in cluster.pickEndpoint() }
         #expect(picks.allSatisfy { $0 == cluster.endpoints[1] })
-        for _ in 0..<5 { cluster.hostFinished(busy) }
+        for counter in counters { counter.requestFinished() }
         #expect(cluster.activeRequests(on: busy) == 0)
     }
 }

@@ -102,6 +102,18 @@ final class ObjectReader {
         return value
     }
 
+    /// A string that goes into a header or the request line: refused when it holds CR, LF or NUL, which would
+    /// let a configured value split the message (the data plane does not check these again per request).
+    func headerValue(_ key: String, required: Bool = false, nonEmpty: Bool = false) -> String? {
+        guard let value = nonEmpty ? self.nonEmptyString(key, required: required) : self.string(key, required: required)
+        else { return nil }
+        guard HeaderValue.isValid(value) else {
+            self.values[key]?.error("must not contain CR, LF or NUL characters")
+            return nil
+        }
+        return value
+    }
+
     func bool(_ key: String, default value: Bool) -> Bool {
         guard let field = self.values[key] else {
             self.defaulted.insert(key)

@@ -73,7 +73,7 @@ public struct HTTPConnectionManager: Sendable, Hashable, Encodable {
         return HTTPConnectionManager(
             statPrefix: statPrefix, codecType: codec,
             accessLogs: object.list("access_log", AccessLog.decode), routeConfig: routeConfig,
-            httpFilters: filters, serverName: object.string("server_name") ?? "envoy",
+            httpFilters: filters, serverName: object.headerValue("server_name") ?? "envoy",
             serverHeaderTransformation: object.enumeration("server_header_transformation",
                                                            default: ServerHeaderTransformation.OVERWRITE),
             useRemoteAddress: object.bool("use_remote_address", default: false),

@@ -38,10 +38,18 @@ public struct HeaderValueOption: Sendable, Hashable, Encodable {
                 header.field("key")?.error("'\(key)' is not a valid header name")
                 return nil
             }
-            let value = header.string("value") ?? header.string("raw_value") ?? ""
+            let value = header.headerValue("value") ?? header.headerValue("raw_value") ?? ""
             return HeaderValueOption(key: key.lowercased(), value: value, appendAction: action,
                                      keepEmptyValue: keep, source: object.source)
         }
+    }
+}
+
+/// Header values and request-line parts taken from configuration: no CR, LF or NUL (RFC 9110 §5.5), so no
+/// configured string can end a header line early or start a new message.
+public enum HeaderValue {
+    public static func isValid(_ value: String) -> Bool {
+        !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0x00 }
     }
 }
 

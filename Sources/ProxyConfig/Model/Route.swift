@@ -86,23 +86,23 @@ public struct RedirectAction: Sendable, Hashable, Encodable {
         var scheme: String?
         switch object.oneOf(["https_redirect", "scheme_redirect"]) {
         case "https_redirect": scheme = object.optionalBool("https_redirect") == true ? "https" : nil
-        case "scheme_redirect": scheme = object.nonEmptyString("scheme_redirect")?.lowercased()
+        case "scheme_redirect": scheme = object.headerValue("scheme_redirect", nonEmpty: true)?.lowercased()
         default: break
         }
         var path: PathRewrite?
         switch object.oneOf(["path_redirect", "prefix_rewrite", "regex_rewrite"]) {
-        case "path_redirect": path = object.string("path_redirect").map(PathRewrite.path)
-        case "prefix_rewrite": path = object.string("prefix_rewrite").map(PathRewrite.prefix)
+        case "path_redirect": path = object.headerValue("path_redirect").map(PathRewrite.path)
+        case "prefix_rewrite": path = object.headerValue("prefix_rewrite").map(PathRewrite.prefix)
         case "regex_rewrite":
             path = object.object("regex_rewrite", fields: ["pattern", "substitution"]) { rewrite in
                 guard let pattern = rewrite.field("pattern")?.regexMatcher(),
-                      let substitution = rewrite.string("substitution", required: true) else { return nil }
+                      let substitution = rewrite.headerValue("substitution", required: true) else { return nil }
                 return .regex(pattern: pattern, substitution: substitution)
             }
         default: break
         }
         return RedirectAction(
-            scheme: scheme, host: object.nonEmptyString("host_redirect"),
+            scheme: scheme, host: object.headerValue("host_redirect", nonEmpty: true),
             port: object.optionalInteger("port_redirect", in: 1...65535).map(Int.init), pathRewrite: path,
             responseCode: object.enumeration("response_code", default: ResponseCode.MOVED_PERMANENTLY),
             stripQuery: object.bool("strip_query", default: false))

@@ -71,20 +71,20 @@ public struct RouteAction: Sendable, Hashable, Encodable {
         }
         var hostRewrite: HostRewrite?
         switch object.oneOf(["host_rewrite_literal", "auto_host_rewrite", "host_rewrite_header", "host_rewrite_path_regex"]) {
-        case "host_rewrite_literal": hostRewrite = object.nonEmptyString("host_rewrite_literal").map(HostRewrite.literal)
+        case "host_rewrite_literal": hostRewrite = object.headerValue("host_rewrite_literal", nonEmpty: true).map(HostRewrite.literal)
         case "auto_host_rewrite": hostRewrite = object.optionalBool("auto_host_rewrite") == true ? .auto : nil
         default: break
         }
         var pathRewrite: PathRewrite?
         switch object.oneOf(["prefix_rewrite", "regex_rewrite", "path_rewrite_policy"]) {
-        case "prefix_rewrite": pathRewrite = object.string("prefix_rewrite").map(PathRewrite.prefix)
+        case "prefix_rewrite": pathRewrite = object.headerValue("prefix_rewrite").map(PathRewrite.prefix)
         case "regex_rewrite":
             pathRewrite = object.object("regex_rewrite", fields: ["pattern", "substitution"]) { rewrite in
                 guard let pattern = rewrite.field("pattern")?.regexMatcher() else {
                     if !rewrite.has("pattern") { rewrite.missing("pattern") }
                     return nil
                 }
-                guard let substitution = rewrite.string("substitution", required: true) else { return nil }
+                guard let substitution = rewrite.headerValue("substitution", required: true) else { return nil }
                 return .regex(pattern: pattern, substitution: substitution)
             }
         default: break
@@ -127,7 +127,7 @@ public struct WeightedCluster: Sendable, Hashable, Encodable {
             guard let name = entry.nonEmptyString("name", required: true) else { return nil }
             let weight = entry.optionalInteger("weight", in: 0...Int64(UInt32.max)) ?? 0
             return WeightedCluster(
-                name: name, weight: Int(weight), hostRewriteLiteral: entry.nonEmptyString("host_rewrite_literal"),
+                name: name, weight: Int(weight), hostRewriteLiteral: entry.headerValue("host_rewrite_literal", nonEmpty: true),
                 requestHeaders: entry.headerMutations(prefix: "request"),
                 responseHeaders: entry.headerMutations(prefix: "response"), source: entry.source)
         }

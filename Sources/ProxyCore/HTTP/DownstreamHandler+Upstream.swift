@@ -27,8 +27,8 @@ extension DownstreamHandler: UpstreamResponseReceiver {
         exchange.lastActivity = .now()
         exchange.responseStatus = Int(head.status.code)
         exchange.cluster.stats.recordResponse(status: exchange.responseStatus)
-        if let endpoint = exchange.endpoint {
-            exchange.cluster.countHost(endpoint, exchange.responseStatus >= 500 ? "rq_error" : "rq_success")
+        if let counters = exchange.hostCounters {
+            counters.countAnswer(status: exchange.responseStatus)
         }
         let draining = self.chain.isDraining
         if draining { exchange.state.stats.drainClose.increment() }

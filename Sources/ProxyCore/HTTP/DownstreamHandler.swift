@@ -252,9 +252,10 @@ final class DownstreamHandler: ChannelDuplexHandler {
     // MARK: Upstream connection
 
     func connect(_ exchange: Exchange, context: ChannelHandlerContext) {
-        if let previous = exchange.endpoint {
-            exchange.cluster.hostFinished(previous)
+        if exchange.endpoint != nil {
+            exchange.hostCounters?.requestFinished()
             exchange.endpoint = nil
+            exchange.hostCounters = nil
         }
         guard let endpoint = exchange.cluster.pickEndpoint(using: &self.random) else {
             exchange.cluster.stats.noHealthyUpstream.increment()
@@ -262,7 +263,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             return
         }
         exchange.endpoint = endpoint
-        exchange.cluster.hostStarted(endpoint)
+        exchange.hostCounters = exchange.cluster.hostStarted(endpoint)
         exchange.log.upstreamHost = endpoint.description
         let hostname = exchange.cluster.serverHostname(for: endpoint, authority: exchange.decision.upstreamHost)
         if let idle = exchange.pool.takeIdle(endpoint) {

@@ -16,6 +16,8 @@ final class Exchange {
     var log: AccessLogEntry
 
     var endpoint: UpstreamEndpoint?
+    /// The per-host counters of `endpoint`, found once when it was picked.
+    var hostCounters: HostCounters?
     var connection: UpstreamConnection?
     /// Request parts that arrived before the upstream connection was ready.
     var pendingParts: [HTTPClientRequestPart] = []
@@ -78,6 +80,8 @@ final class Exchange {
         self.retryOnGatewayErrors = onGatewayErrors
         self.retriableCodes = onRetriableCodes ? policy?.retriableStatusCodes ?? [] : []
         self.retriesLeft = policy.map { min($0.numRetries, cluster.limits.maxRetries) } ?? 0
+        // Only an upstream status can make a sent request go again; without such a policy nothing is kept.
+        if self.retriesLeft == 0 || !(on5xx || onGatewayErrors || !self.retriableCodes.isEmpty) { self.replayParts = nil }
         let weighted: WeightedCluster?
         if case .weightedClusters(let clusters) = action.target {
             weighted = clusters.first { $0.name == cluster.config.name }
@@ -126,7 +130,7 @@ final class Exchange {
         self.completed = true
         self.clearDeadlines()
         self.cluster.requestFinished()
-        if let endpoint = self.endpoint { self.cluster.hostFinished(endpoint) }
+        self.hostCounters?.requestFinished()
         self.state.stats.requestsActive.decrement()
     }
 

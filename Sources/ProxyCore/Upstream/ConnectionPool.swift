@@ -78,11 +78,13 @@ final class ConnectionPool: @unchecked Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             UpstreamIdentityVerifier(expectedHostname: verify ? serverHostname : nil, cluster: cluster))
                     }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Headers sent upstream were parsed from the client or taken from validated configuration.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
         cluster.stats.connectionsTotal.increment()
+        let counters = cluster.counters(for: endpoint)
         return bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMapError { error in
             cluster.openConnections.subtract(1, ordering: .relaxed)
             if case ChannelError.connectTimeout = error {
@@ -90,17 +92,17 @@ final class ConnectionPool: @unchecked Sendable {
                 return self.eventLoop.makeFailedFuture(UpstreamError.connectTimeout)
             }
             cluster.stats.connectFailures.increment()
-            cluster.countHost(endpoint, "cx_connect_fail")
+            counters.cxConnectFail.add(1, ordering: .relaxed)
             return self.eventLoop.makeFailedFuture(UpstreamError.connectFailure("\(error)"))
         }.flatMapThrowing { channel in
             let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
             cluster.stats.connectionsActive.increment()
-            cluster.countHost(endpoint, "cx_total")
-            cluster.countHost(endpoint, "cx_active")
+            counters.cxTotal.add(1, ordering: .relaxed)
+            counters.cxActive.add(1, ordering: .relaxed)
             handler.onClose = {
                 cluster.openConnections.subtract(1, ordering: .relaxed)
                 cluster.stats.connectionsActive.decrement()
-                cluster.countHost(endpoint, "cx_active", by: -1)
+                counters.cxActive.subtract(1, ordering: .relaxed)
             }
             return UpstreamConnection(channel: channel, handler: handler, endpoint: endpoint)
         }

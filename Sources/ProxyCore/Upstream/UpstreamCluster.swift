@@ -39,21 +39,22 @@ public final class UpstreamCluster: Sendable {
     let idleTimeout: TimeAmount
     let limits: CircuitBreakerThresholds
     private let roundRobin = Atomic<Int>(0)
-    /// Requests in flight per host, for LEAST_REQUEST.
-    private let activePerHost = Mutex<[UpstreamEndpoint: Int]>([:])
-    /// Envoy's per-host counters for `/clusters`: cx_active, cx_total, cx_connect_fail, rq_total, rq_success, rq_error.
-    private let hostCounters = Mutex<[UpstreamEndpoint: [String: Int]]>([:])
+    /// Envoy's per-host counters, one object per host: an exchange looks its host's up once and then only counts.
+    private let hostCounters = Mutex<[UpstreamEndpoint: HostCounters]>([:])
 
-    func countHost(_ endpoint: UpstreamEndpoint, _ counter: String, by amount: Int = 1) {
-        self.hostCounters.withLock { $0[endpoint, default: [:]][counter, default: 0] += amount }
+    /// The counters of `endpoint`, made on first use.
+    func counters(for endpoint: UpstreamEndpoint) -> HostCounters {
+        self.hostCounters.withLock { table in
+            if let counters = table[endpoint] { return counters }
+            let counters = HostCounters()
+            table[endpoint] = counters
+            return counters
+        }
     }
 
     /// The per-host counters, in Envoy's `/clusters` order.
     public func hostStats(_ endpoint: UpstreamEndpoint) -> [(String, Int)] {
-        let counters = self.hostCounters.withLock { $0[endpoint] ?? [:] }
-        return ["cx_active", "cx_connect_fail", "cx_total", "rq_active", "rq_error", "rq_success", "rq_timeout", "rq_total"].map {
-            ($0, $0 == "rq_active" ? self.activeRequests(on: endpoint) : counters[$0] ?? 0)
-        }
+        self.counters(for: endpoint).snapshot
     }
     let activeRequests = Atomic<Int>(0)
     /// Keep-alive pools, one per event loop.
@@ -95,7 +96,7 @@ public final class UpstreamCluster: Sendable {
             let first = endpoints.randomElement(using: &generator)!
             var second = endpoints.randomElement(using: &generator)!
             if second == first { second = endpoints[(endpoints.firstIndex(of: first)! + 1) % endpoints.count] }
-            let load = self.activePerHost.withLock { ($0[first] ?? 0, $0[second] ?? 0) }
+            let load = (self.activeRequests(on: first), self.activeRequests(on: second))
             return load.1 < load.0 ? second : first
         default:
             let index = self.roundRobin.add(1, ordering: .relaxed).oldValue
@@ -103,20 +104,19 @@ public final class UpstreamCluster: Sendable {
         }
     }
 
-    func hostStarted(_ endpoint: UpstreamEndpoint) {
-        self.countHost(endpoint, "rq_total")
-        self.activePerHost.withLock { $0[endpoint, default: 0] += 1 }
+    /// Counts a request to `endpoint`; the exchange keeps the counters it returns for its answer and its end.
+    @discardableResult
+    func hostStarted(_ endpoint: UpstreamEndpoint) -> HostCounters {
+        let counters = self.counters(for: endpoint)
+        counters.rqTotal.add(1, ordering: .relaxed)
+        counters.rqActive.add(1, ordering: .relaxed)
+        return counters
     }
 
-    func hostFinished(_ endpoint: UpstreamEndpoint) {
-        self.activePerHost.withLock { active in
-            let remaining = (active[endpoint] ?? 1) - 1
-            active[endpoint] = remaining > 0 ? remaining : nil
-        }
+    /// Requests in flight to one host (LEAST_REQUEST, tests and `/clusters`).
+    public func activeRequests(on endpoint: UpstreamEndpoint) -> Int {
+        self.counters(for: endpoint).rqActive.load(ordering: .relaxed)
     }
-
-    /// Requests in flight to one host (tests and `/clusters`).
-    public func activeRequests(on endpoint: UpstreamEndpoint) -> Int { self.activePerHost.withLock { $0[endpoint] ?? 0 } }
 
     /// Whether `endpoint` is still one of the cluster's hosts (a pooled connection to a removed host is not reused).
     func hasHost(_ endpoint: UpstreamEndpoint) -> Bool {
