@@ -155,6 +155,8 @@ import TestSupport
         #expect(garbageClosed)
         #expect(tls == 400)
         #expect(big == 431)
+        // The two unparseable requests and the oversized one are counted as the 4xx answers they got.
+        #expect(proxy.stat("http.ingress.downstream_rq_4xx") == 3)
         await proxy.stop()
         await origin.stop()
     }

@@ -388,6 +388,21 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A request the codec cannot parse ends the connection; when no response is under way the client is
+        // told why first (400 with `connection: close`, flag DPE), as Envoy does.
+        var responseUnderway = true
+        switch self.state {
+        case .idle, .discarding: responseUnderway = false
+        case .proxying, .responding: break
+        }
+        if error is HTTPParserError, !self.http2, !responseUnderway, context.channel.isActive {
+            let state = self.chain.current
+            let log = AccessLogEntry(startTime: state.accessLoggers.isEmpty ? Self.noTime : Date(), method: "-",
+                                     path: "-", protocolName: "HTTP/1.1", authority: "")
+            self.localReply(LocalReply(status: .badRequest, body: "", flag: "DPE"), state: state, log: log,
+                            keepAlive: false, requestEnded: true, context: context)
+            return
+        }
         context.close(promise: nil)
     }
 

@@ -160,7 +160,8 @@ final class Exchange {
                                 to: &headers)
         var head = HTTPRequestHead(version: .http1_1, method: self.requestHead.method, uri: self.decision.upstreamPath,
                                    headers: headers)
-        head.headers.remove(name: "connection")
+        // A configured mutation may not reintroduce a connection-level header (removeHopByHop took the client's).
+        if !self.requestLevels.isEmpty { head.headers.remove(name: "connection") }
         return head
     }
 
