@@ -25,60 +25,39 @@ enum NIOFloorProxy {
     }
 }
 
-/// Forwards request parts to its own upstream connection, queueing them until that connection is up.
+/// Forwards request parts to its own upstream connection.
 private final class FloorDownstream: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let upstreamPort: Int
-    private var upstream: (any Channel)?
-    private var queued: [HTTPClientRequestPart] = []
+    private let upstream = BenchUpstreamLink<HTTPClientRequestPart>()
 
     init(upstreamPort: Int) { self.upstreamPort = upstreamPort }
 
     func channelActive(context: ChannelHandlerContext) {
         let downstream = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        ClientBootstrap(group: context.eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(FloorUpstream(downstream: downstream))
-                }
-            }
-            .connect(host: "127.0.0.1", port: self.upstreamPort)
-            .hop(to: context.eventLoop)
-            .whenComplete { result in
-                let (handler, context) = downstream.value
-                switch result {
-                case .success(let channel):
-                    handler.upstream = channel
-                    for part in handler.queued { channel.write(part, promise: nil) }
-                    handler.queued = []
-                    channel.flush()
-                case .failure:
-                    context.close(promise: nil)
-                }
-            }
+        self.upstream.connect(port: self.upstreamPort, from: context) { channel in
+            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+            try channel.pipeline.syncOperations.addHandler(FloorUpstream(downstream: downstream))
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.upstream?.close(promise: nil)
+        self.upstream.close()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part: HTTPClientRequestPart
         switch self.unwrapInboundIn(data) {
-        case .head(let head): part = .head(head)
-        case .body(let body): part = .body(.byteBuffer(body))
-        case .end(let trailers): part = .end(trailers)
+        case .head(let head): self.upstream.send(.head(head))
+        case .body(let body): self.upstream.send(.body(.byteBuffer(body)))
+        case .end(let trailers): self.upstream.send(.end(trailers))
         }
-        if let upstream { upstream.write(part, promise: nil) } else { self.queued.append(part) }
     }
 
-    func channelReadComplete(context: ChannelHandlerContext) { self.upstream?.flush() }
+    func channelReadComplete(context: ChannelHandlerContext) { self.upstream.flush() }
 }
 
 /// Writes the upstream's response parts straight to the downstream connection, flushing at each response end.

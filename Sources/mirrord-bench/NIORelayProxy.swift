@@ -22,53 +22,31 @@ enum NIORelayProxy {
     }
 }
 
-/// Writes what the client sends to its upstream connection, queueing it until that connection is up.
+/// Writes what the client sends to its own upstream connection.
 private final class RelayDownstream: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let upstreamPort: Int
-    private var upstream: (any Channel)?
-    private var queued: [ByteBuffer] = []
+    private let upstream = BenchUpstreamLink<ByteBuffer>()
 
     init(upstreamPort: Int) { self.upstreamPort = upstreamPort }
 
     func channelActive(context: ChannelHandlerContext) {
         let downstream = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        ClientBootstrap(group: context.eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RelayUpstream(downstream: downstream))
-                }
-            }
-            .connect(host: "127.0.0.1", port: self.upstreamPort)
-            .hop(to: context.eventLoop)
-            .whenComplete { result in
-                let (handler, context) = downstream.value
-                switch result {
-                case .success(let channel):
-                    handler.upstream = channel
-                    for buffer in handler.queued { channel.write(buffer, promise: nil) }
-                    handler.queued = []
-                    channel.flush()
-                case .failure:
-                    context.close(promise: nil)
-                }
-            }
+        self.upstream.connect(port: self.upstreamPort, from: context) { channel in
+            try channel.pipeline.syncOperations.addHandler(RelayUpstream(downstream: downstream))
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.upstream?.close(promise: nil)
+        self.upstream.close()
         context.fireChannelInactive()
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = self.unwrapInboundIn(data)
-        if let upstream { upstream.write(buffer, promise: nil) } else { self.queued.append(buffer) }
-    }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { self.upstream.send(self.unwrapInboundIn(data)) }
 
-    func channelReadComplete(context: ChannelHandlerContext) { self.upstream?.flush() }
+    func channelReadComplete(context: ChannelHandlerContext) { self.upstream.flush() }
 }
 
 /// Writes the upstream's bytes straight to the downstream connection.
