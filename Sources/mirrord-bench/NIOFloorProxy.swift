@@ -8,20 +8,10 @@ import NIOPosix
 /// the floor of its own toolkit, not only against proxies written in C.
 enum NIOFloorProxy {
     static func run(listenPort: Int, upstreamPort: Int) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false)
-                    try channel.pipeline.syncOperations.addHandler(FloorDownstream(upstreamPort: upstreamPort))
-                }
-            }
-            .bind(host: "127.0.0.1", port: listenPort).get()
-        print("nio-floor listening on 127.0.0.1:\(listenPort), upstream 127.0.0.1:\(upstreamPort)")
-        try await server.closeFuture.get()
+        try await runBenchProxy(name: "nio-floor", listenPort: listenPort, upstreamPort: upstreamPort) { channel in
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false)
+            try channel.pipeline.syncOperations.addHandler(FloorDownstream(upstreamPort: upstreamPort))
+        }
     }
 }
 

@@ -6,19 +6,9 @@ import NIOPosix
 /// own could go; `scripts/bench.sh` (BENCH=floor) runs it beside the NIO-codec floor, direct and haproxy.
 enum NIORelayProxy {
     static func run(listenPort: Int, upstreamPort: Int) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RelayDownstream(upstreamPort: upstreamPort))
-                }
-            }
-            .bind(host: "127.0.0.1", port: listenPort).get()
-        print("nio-relay listening on 127.0.0.1:\(listenPort), upstream 127.0.0.1:\(upstreamPort)")
-        try await server.closeFuture.get()
+        try await runBenchProxy(name: "nio-relay", listenPort: listenPort, upstreamPort: upstreamPort) { channel in
+            try channel.pipeline.syncOperations.addHandler(RelayDownstream(upstreamPort: upstreamPort))
+        }
     }
 }
 

@@ -1,6 +1,20 @@
 import NIOCore
 import NIOPosix
 
+/// Serves a bench proxy on 127.0.0.1:`listenPort` until it stops: `handlers` sets up each accepted connection.
+func runBenchProxy(name: String, listenPort: Int, upstreamPort: Int,
+                   handlers: @escaping @Sendable (any Channel) throws -> Void) async throws {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+    let server = try await ServerBootstrap(group: group)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .serverChannelOption(.backlog, value: 1024)
+        .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        .childChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try handlers(channel) } }
+        .bind(host: "127.0.0.1", port: listenPort).get()
+    print("\(name) listening on 127.0.0.1:\(listenPort), upstream 127.0.0.1:\(upstreamPort)")
+    try await server.closeFuture.get()
+}
+
 /// The one upstream connection a bench proxy opens for each downstream connection, on the same event loop.
 /// What the client sends before it is up waits here; the downstream closes if it cannot be opened.
 final class BenchUpstreamLink<Part: Sendable> {
