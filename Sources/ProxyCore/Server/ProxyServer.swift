@@ -263,6 +263,11 @@ public final class ProxyServer: Sendable {
         return tasks
     }
 
+    /// How much response body may wait in mirrord for a slow client before upstream reads pause: the listener's
+    /// buffer limit, but at most 256 KiB. The kernel's socket buffer (megabytes, autotuned) already keeps the
+    /// client's pipe full; a 1 MiB queue per stream added ~1.2 MiB of memory to each large download and no speed.
+    static func responseWatermark(_ bufferLimit: Int) -> Int { max(min(bufferLimit, 256 * 1024), 2) }
+
     func bind(_ listener: Listener, clusters: ClusterManager) async throws -> BoundListener {
         let slot = ListenerSlot(ChainRuntime(try self.routingState(for: listener, clusters: clusters)))
         let bufferLimit = listener.perConnectionBufferLimitBytes
@@ -272,7 +277,8 @@ public final class ProxyServer: Sendable {
             // A replacement listener binds the same address before its predecessor stops accepting.
             .serverChannelOption(.socketOption(NIOBSDSocket.Option(rawValue: SO_REUSEPORT)), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.writeBufferWaterMark, value: .init(low: bufferLimit / 2, high: bufferLimit))
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: Self.responseWatermark(bufferLimit) / 2,
+                                                                    high: Self.responseWatermark(bufferLimit)))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // The chain current when the connection arrives serves it for its whole life.
