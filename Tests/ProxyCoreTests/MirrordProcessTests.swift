@@ -121,6 +121,40 @@ import Glibc
         #expect(text.contains("listener:   l0 on 127.0.0.1:\(port)"))
     }
 
+    /// The "10,000 keep-alive requests without file descriptor or memory growth", read from the
+    /// process itself (in-process tests share their memory with every other test running beside them).
+    @Test func tenThousandKeepAliveRequestsLeaveMemoryAndDescriptorsFlat() async throws {
+        let origin = TestOrigin(group: ProxyHarness.group) { _ in .respond(.ok, [], "k") }
+        try await origin.start()
+        let (process, port, _, _) = try Self.launch(lds: catchAllListenerYAML(cluster: "origin"),
+                                                    cds: clustersYAML([("origin", origin.port)]))
+        let pid = process.processIdentifier
+        let (warm, done, ok) = try await blocking {
+            let client = try RawHTTPClient(port: port)
+            var ok = 0
+            for _ in 0..<2_000 where try client.request("/k", host: "m").status == 200 { ok += 1 }
+            let warm = (Self.residentKiB(pid), Self.openDescriptors(pid))
+            for _ in 0..<10_000 where try client.request("/k", host: "m").status == 200 { ok += 1 }
+            return (warm, (Self.residentKiB(pid), Self.openDescriptors(pid)), ok)
+        }
+        process.terminate()
+        process.waitUntilExit()
+        await origin.stop()
+        #expect(ok == 12_000)
+        #expect(done.1 == warm.1, "descriptors went from \(warm.1) to \(done.1)")
+        #expect(done.0 - warm.0 < 2_048, "resident memory grew from \(warm.0) KiB to \(done.0) KiB over 10,000 requests")
+    }
+
+    static func residentKiB(_ pid: Int32) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
+    }
+
+    static func openDescriptors(_ pid: Int32) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+    }
+
     @Test func validateModePrintsEnvoysLine() throws {
         let process = Process()
         process.executableURL = try Self.binary()
