@@ -35,6 +35,9 @@ public struct MirrordCommand: AsyncParsableCommand {
     @Option(name: .customLong("drain-time-s"), help: "Seconds in-flight requests get to finish on shutdown or listener removal.")
     var drainTimeSeconds: Int = 600
 
+    @Option(name: .long, help: "Event-loop threads serving traffic (Envoy's --concurrency); default: one per CPU.")
+    var concurrency: Int?
+
     public enum WatchMode: String, ExpressibleByArgument, CaseIterable, Sendable { case auto, poll, none }
 
     @Option(name: .long, help: "How LDS/CDS changes are noticed: auto (inotify, else polling), poll, or none (SIGHUP only).")
@@ -53,6 +56,9 @@ public struct MirrordCommand: AsyncParsableCommand {
             throw ValidationError("--log-level must be one of \(levels.joined(separator: ", "))")
         }
         guard self.drainTimeSeconds >= 0 else { throw ValidationError("--drain-time-s must not be negative") }
+        if let threads = self.concurrency, !(1...1024).contains(threads) {
+            throw ValidationError("--concurrency must be between 1 and 1024")
+        }
     }
 
     public func run() async throws {
@@ -74,7 +80,8 @@ public struct MirrordCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "mirrord")
         logger.info("mirrord \(Self.version) loaded configuration '\(label)'")
-        let threads = Int(ProcessInfo.processInfo.environment["MIRRORD_THREADS"] ?? "") ?? System.coreCount
+        let threads = self.concurrency ?? System.coreCount
+        logger.info("mirrord serves on \(threads) event-loop thread(s)")
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let server = ProxyServer(group: eventLoops, logger: logger, drainTime: .seconds(self.drainTimeSeconds),
                                  responderFactory: try RegistryMirrorFactory(group: eventLoops, logger: logger))

@@ -140,10 +140,14 @@ let badFixtures = repositoryRoot.appendingPathComponent("Tests/ProxyConfigTests/
     }
 
     @Test func flagsFollowEnvoy() throws {
-        let command = try MirrordCommand.parse(["-c", "envoy.yaml", "--mode", "validate", "--drain-time-s", "30", "-l", "debug"])
+        let command = try MirrordCommand.parse(["-c", "envoy.yaml", "--mode", "validate", "--drain-time-s", "30", "-l", "debug",
+                                                "--concurrency", "3"])
         #expect(command.configPath == "envoy.yaml")
         #expect(command.mode == .validate)
         #expect(command.drainTimeSeconds == 30)
+        #expect(command.concurrency == 3)
+        #expect(try MirrordCommand.parse([]).concurrency == nil)
+        #expect(throws: (any Error).self) { try MirrordCommand.parse(["--concurrency", "0"]) }
         #expect(throws: (any Error).self) { try MirrordCommand.parse(["--mode", "init_only"]) }
         #expect(throws: (any Error).self) { try MirrordCommand.parse(["--log-level", "loud"]) }
     }
