@@ -44,6 +44,10 @@ import Testing
         #expect(first.connections.load(ordering: .relaxed) >= 1)
         try await waitUntil { first.openConnections.load(ordering: .relaxed) == 0 }
         #expect(proxy.stat("cluster.registry.membership_change") >= 1)
+        // Once nothing uses it, the dropped host's counters go at a later refresh.
+        let cluster = try #require(proxy.server.activeClusters().first)
+        try await waitUntil { cluster.countedHosts.map(\.host) == ["127.0.0.2"] }
+        #expect(cluster.countedHosts.map(\.host) == ["127.0.0.2"])
         #expect(second.openConnections.load(ordering: .relaxed) >= 1)
         #expect(dns.queries.load(ordering: .relaxed) >= 2)
         #expect(proxy.stat("cluster.registry.update_success") >= 2)

@@ -23,6 +23,9 @@ final class HostCounters: Sendable {
         self.rqActive.subtract(1, ordering: .relaxed)
     }
 
+    /// No request or connection to this host is open.
+    var isIdle: Bool { self.rqActive.load(ordering: .relaxed) == 0 && self.cxActive.load(ordering: .relaxed) == 0 }
+
     /// Name and value of each counter, in Envoy's `/clusters` order.
     var snapshot: [(String, Int)] {
         [("cx_active", self.cxActive.load(ordering: .relaxed)),

@@ -52,6 +52,9 @@ public final class UpstreamCluster: Sendable {
         }
     }
 
+    /// Hosts that have counters (tests: the table follows DNS answers).
+    var countedHosts: Set<UpstreamEndpoint> { self.hostCounters.withLock { Set($0.keys) } }
+
     /// The per-host counters, in Envoy's `/clusters` order.
     public func hostStats(_ endpoint: UpstreamEndpoint) -> [(String, Int)] {
         self.counters(for: endpoint).snapshot
@@ -150,6 +153,11 @@ public final class UpstreamCluster: Sendable {
             return hosts
         }
         self.stats.membership.set(unique.count)
+        // Counters of hosts the answers dropped go once nothing uses them (as Envoy's host stats go with the
+        // host), so a name whose addresses rotate does not grow the table for as long as mirrord runs.
+        self.hostCounters.withLock { table in
+            table = table.filter { seen.contains($0.key) || !$0.value.isIdle }
+        }
         if previous != unique {
             self.stats.membershipChanges.increment()
             // Envoy drains the pools of hosts a DNS answer removed (LOGICAL_DNS connections are never drained).
