@@ -7,8 +7,9 @@
 #   3. memory while streaming: 4 GiB to a slow reader, 8 x 1 GiB at once (scripts/bench-memory.sh)
 #   4. hot reload under load: 100 and then 1,000 reloads (route, cluster, listener changes in turn) while 64
 #      keep-alive clients send requests: failed requests, visibility p50/p99, descriptors and memory
-#   5. the NIO floors: peers.sh with a bare NIO proxy (`mirrord-bench nio-floor`), then with a byte relay over NIO
-#      channels and no HTTP parsing (`nio-relay`), as its extra target beside direct
+#   5. the NIO floors: peers.sh with a bare NIO proxy (`mirrord-bench nio-floor`), with a byte relay over NIO
+#      channels and no HTTP parsing (`nio-relay`), and with heads rewritten as bytes (`byte-head`, the design a
+#      faster data plane would take), as its extra target beside direct
 #      and haproxy: what NIO's HTTP/1 codecs alone cost per request, to read mirrord's ratio against (its
 #      large-blob columns mean nothing: it has no backpressure and buffers the blob, so the blob is 64 MiB)
 #   6. the registry mirror beside distribution's proxy: cold and warm pulls, upstream GETs per blob (registry-peers.sh)
@@ -75,6 +76,9 @@ if [ "$part" = all ] || [ "$part" = floor ]; then
     TARGETS="direct haproxy" SKIP_REF=1 BLOB_MIB=${BLOB_MIB:-64} bash "$shared/bench/peers.sh"
   echo "## the NIO relay floor (bytes relayed over NIO channels, no HTTP parsing: what NIO itself costs)"
   EXTRA_NAME=nio-relay EXTRA_PORT=20042 EXTRA_CMD="$(pwd)/$bin/mirrord-bench nio-relay 20042 20001" \
+    TARGETS="direct haproxy" SKIP_REF=1 BLOB_MIB=${BLOB_MIB:-64} bash "$shared/bench/peers.sh"
+  echo "## heads as bytes (request and response heads rewritten in place, no header as a Swift string)"
+  EXTRA_NAME=byte-head EXTRA_PORT=20043 EXTRA_CMD="$(pwd)/$bin/mirrord-bench byte-head 20043 20001" \
     TARGETS="direct haproxy" SKIP_REF=1 BLOB_MIB=${BLOB_MIB:-64} bash "$shared/bench/peers.sh"
 fi
 

@@ -7,6 +7,7 @@ import ProxyConfig
 //   mirrord-bench reload RELOADS CLIENTS                reloads under keep-alive load (see ReloadBench.swift)
 //   mirrord-bench nio-floor LISTEN_PORT UPSTREAM_PORT   the bare NIO proxy the data plane is compared with
 //   mirrord-bench nio-relay LISTEN_PORT UPSTREAM_PORT   bytes relayed over NIO channels, no HTTP parsing at all
+//   mirrord-bench byte-head LISTEN_PORT UPSTREAM_PORT   heads rewritten as bytes, no header as a Swift string
 
 func generate(directory: String, clusters: Int, hosts: Int, routes: Int) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -118,11 +119,14 @@ case "reload" where arguments.count == 3:
 case "nio-floor" where arguments.count == 3:
     guard let listen = Int(arguments[1]), let upstream = Int(arguments[2]) else { print("ports are numbers"); exit(2) }
     try await NIOFloorProxy.run(listenPort: listen, upstreamPort: upstream)
+case "byte-head" where arguments.count == 3:
+    guard let listen = Int(arguments[1]), let upstream = Int(arguments[2]) else { print("ports are numbers"); exit(2) }
+    try await ByteHeadProxy.run(listenPort: listen, upstreamPort: upstream)
 case "nio-relay" where arguments.count == 3:
     guard let listen = Int(arguments[1]), let upstream = Int(arguments[2]) else { print("ports are numbers"); exit(2) }
     try await NIORelayProxy.run(listenPort: listen, upstreamPort: upstream)
 default:
     print("usage: mirrord-bench generate DIR CLUSTERS VHOSTS ROUTES | match ITERATIONS FILE... | reload RELOADS CLIENTS"
-          + " | nio-floor LISTEN_PORT UPSTREAM_PORT | nio-relay LISTEN_PORT UPSTREAM_PORT")
+          + " | nio-floor LISTEN_PORT UPSTREAM_PORT | nio-relay LISTEN_PORT UPSTREAM_PORT | byte-head LISTEN_PORT UPSTREAM_PORT")
     exit(2)
 }
