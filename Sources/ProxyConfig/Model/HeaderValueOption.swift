@@ -55,11 +55,21 @@ public enum HeaderValue {
 
 /// Header names as HTTP defines them (RFC 9110 tokens), plus HTTP/2 pseudo-headers.
 public enum HeaderName {
-    static let tokenCharacters = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
     public static func isValid(_ name: String) -> Bool {
-        let body = name.hasPrefix(":") ? name.dropFirst() : Substring(name)
-        return !body.isEmpty && body.allSatisfy { tokenCharacters.contains($0) }
+        let body = name.hasPrefix(":") ? name.utf8.dropFirst() : Substring(name).utf8
+        return !body.isEmpty && body.allSatisfy(Self.isTokenByte)
+    }
+
+    /// RFC 9110 token characters (names of headers and methods), as bytes: the one rule for configuration and
+    /// for heads parsed off the wire.
+    public static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): return true
+        default: return false
+        }
     }
 
     /// Envoy refuses to remove these: `:-prefixed or host headers may not be removed`.

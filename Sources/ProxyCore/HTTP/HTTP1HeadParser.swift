@@ -1,0 +1,187 @@
+import NIOCore
+import NIOHTTP1
+import ProxyConfig
+
+/// Finds and checks HTTP/1.x heads, strictly (RFC 9112): CRLF line ends only, no folded lines, no space before a
+/// field's colon, field names as tokens and values without control characters, one body framing — a
+/// `Content-Length` beside a `Transfer-Encoding`, differing lengths, or a request coding that does not end in
+/// `chunked` are refused, as each lets two parsers disagree about where a message ends.
+enum HTTP1HeadParser {
+    /// The head at the start of `input`, or nil when its end has not arrived yet. `responseTo` is the method of
+    /// the request a response answers (HEAD responses have no body); nil parses a request.
+    static func parse(_ input: ByteBuffer, responseTo method: HTTPMethod? = nil, maxBytes: Int = 60 * 1024,
+                      maxFields: Int = 100) throws(HTTP1HeadError) -> HTTP1Head? {
+        guard let length = try Self.headLength(input, maxBytes: maxBytes) else { return nil }
+        let bytes = input.getSlice(at: input.readerIndex, length: length)!
+        return try bytes.withUnsafeReadableBytes { raw throws(HTTP1HeadError) -> HTTP1Head in
+            let lineEnd = raw.firstIndex(of: 0x0D)!
+            guard raw[lineEnd + 1] == 0x0A else { throw .malformedStartLine }   // a CR alone in the start line
+            let fields = try Self.fields(raw, from: lineEnd + 2, maxFields: maxFields)
+            if let method {
+                let (version, status) = try Self.statusLine(raw[..<lineEnd])
+                let framing = try Self.responseFraming(fields, raw, status: status, method: method)
+                return HTTP1Head(bytes: bytes, version: version, method: 0..<0, target: 0..<0, status: status,
+                                 fields: fields, framing: framing)
+            }
+            let (methodRange, target, version) = try Self.requestLine(raw[..<lineEnd])
+            let framing = try Self.requestFraming(fields, raw, version: version)
+            return HTTP1Head(bytes: bytes, version: version, method: methodRange, target: target, status: 0,
+                             fields: fields, framing: framing)
+        }
+    }
+
+    /// Length of the head through its empty line; every LF must follow a CR.
+    static func headLength(_ input: ByteBuffer, maxBytes: Int) throws(HTTP1HeadError) -> Int? {
+        let end = try input.withUnsafeReadableBytes { bytes throws(HTTP1HeadError) -> Int? in
+            for index in 0..<bytes.count where bytes[index] == 0x0A {
+                guard index > 0, bytes[index - 1] == 0x0D else { throw .bareLineFeed }
+                if index >= 3, bytes[index - 2] == 0x0A { return index + 1 }
+            }
+            return nil
+        }
+        if let end { return end <= maxBytes ? end : try Self.fail(.tooLarge) }
+        if input.readableBytes > maxBytes { throw .tooLarge }
+        return nil
+    }
+
+    private static func fail(_ error: HTTP1HeadError) throws(HTTP1HeadError) -> Int { throw error }
+
+    /// `method SP request-target SP HTTP/1.x`
+    static func requestLine(_ line: Slice<UnsafeRawBufferPointer>) throws(HTTP1HeadError)
+        -> (Range<Int>, Range<Int>, HTTPVersion) {
+        guard let firstSpace = line.firstIndex(of: 0x20), firstSpace > line.startIndex,
+              line[line.startIndex..<firstSpace].allSatisfy(HeaderName.isTokenByte),
+              let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 0x20), secondSpace > firstSpace + 1,
+              line[(firstSpace + 1)..<secondSpace].allSatisfy({ (0x21...0x7E).contains($0) })
+        else { throw .malformedStartLine }
+        let version = try Self.version(line[(secondSpace + 1)...])
+        return (line.startIndex..<firstSpace, (firstSpace + 1)..<secondSpace, version)
+    }
+
+    /// `HTTP/1.x SP 3DIGIT [SP reason]`
+    static func statusLine(_ line: Slice<UnsafeRawBufferPointer>) throws(HTTP1HeadError) -> (HTTPVersion, Int) {
+        let start = line.startIndex
+        guard line.count >= 12, line[start + 8] == 0x20, line.count == 12 || line[start + 12] == 0x20
+        else { throw .malformedStartLine }
+        let version = try Self.version(line[start..<(start + 8)])
+        var status = 0
+        for byte in line[(start + 9)..<(start + 12)] {
+            guard (0x30...0x39).contains(byte) else { throw .malformedStartLine }
+            status = status * 10 + Int(byte - 0x30)
+        }
+        guard status >= 100, line[(start + 12)...].allSatisfy({ $0 >= 0x20 || $0 == 0x09 }) else { throw .malformedStartLine }
+        return (version, status)
+    }
+
+    static func version(_ text: Slice<UnsafeRawBufferPointer>) throws(HTTP1HeadError) -> HTTPVersion {
+        guard text.count == 8, text.starts(with: "HTTP/".utf8) else { throw .malformedStartLine }
+        let start = text.startIndex
+        guard text[start + 5] == 0x31, text[start + 6] == UInt8(ascii: ".") else { throw .unsupportedVersion }
+        switch text[start + 7] {
+        case 0x30: return .http1_0
+        case 0x31: return .http1_1
+        default: throw .unsupportedVersion
+        }
+    }
+
+    /// The `name: value` lines from `start` to the empty line.
+    static func fields(_ raw: UnsafeRawBufferPointer, from start: Int, maxFields: Int) throws(HTTP1HeadError) -> [HTTP1Head.Field] {
+        var fields: [HTTP1Head.Field] = []
+        var lineStart = start
+        while lineStart < raw.count {
+            guard let cr = raw[lineStart...].firstIndex(of: 0x0D), cr + 1 < raw.count, raw[cr + 1] == 0x0A
+            else { throw .malformedField }   // a CR alone inside a line
+            if cr == lineStart { break }   // the empty line
+            guard let colon = raw[lineStart..<cr].firstIndex(of: UInt8(ascii: ":")), colon > lineStart,
+                  raw[lineStart..<colon].allSatisfy(HeaderName.isTokenByte) else { throw .malformedField }
+            var valueStart = colon + 1
+            var valueEnd = cr
+            while valueStart < valueEnd, raw[valueStart] == 0x20 || raw[valueStart] == 0x09 { valueStart += 1 }
+            while valueEnd > valueStart, raw[valueEnd - 1] == 0x20 || raw[valueEnd - 1] == 0x09 { valueEnd -= 1 }
+            guard raw[valueStart..<valueEnd].allSatisfy({ ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 })
+            else { throw .malformedField }
+            fields.append(HTTP1Head.Field(name: lineStart..<colon, value: valueStart..<valueEnd))
+            guard fields.count <= maxFields else { throw .tooLarge }
+            lineStart = cr + 2
+        }
+        return fields
+    }
+
+    /// Requests: chunked (as the last coding), a length, or no body.
+    static func requestFraming(_ fields: [HTTP1Head.Field], _ raw: UnsafeRawBufferPointer,
+                               version: HTTPVersion) throws(HTTP1HeadError) -> HTTP1Head.Framing {
+        let (length, codings) = try Self.framingFields(fields, raw)
+        if let codings {
+            guard length == nil else { throw .conflictingFraming }
+            guard version == .http1_1 else { throw .badTransferEncoding }   // HTTP/1.0 has no transfer codings
+            guard codings == .chunkedLast else { throw .badTransferEncoding }
+            return .chunked
+        }
+        return length.map { $0 == 0 ? .none : .length($0) } ?? .none
+    }
+
+    /// Responses: also bodies that run until the close, and none for HEAD, 1xx, 204 and 304.
+    static func responseFraming(_ fields: [HTTP1Head.Field], _ raw: UnsafeRawBufferPointer, status: Int,
+                                method: HTTPMethod) throws(HTTP1HeadError) -> HTTP1Head.Framing {
+        if status == 101 { return .untilClose }
+        if status < 200 { return .interim }
+        let (length, codings) = try Self.framingFields(fields, raw)
+        if method == .HEAD || status == 204 || status == 304 { return .none }
+        if let codings {
+            guard length == nil else { throw .conflictingFraming }
+            return codings == .chunkedLast ? .chunked : .untilClose
+        }
+        return length.map { $0 == 0 ? .none : .length($0) } ?? .untilClose
+    }
+
+    enum Codings { case chunkedLast, other }
+
+    /// The `Content-Length` (every one the same) and whether `Transfer-Encoding` ends in chunked.
+    static func framingFields(_ fields: [HTTP1Head.Field], _ raw: UnsafeRawBufferPointer) throws(HTTP1HeadError)
+        -> (Int?, Codings?) {
+        var length: Int?
+        var codings: [Substring] = []
+        for field in fields {
+            let name = raw[field.name]
+            if Self.equals(name, "content-length") {
+                let this = try Self.contentLength(raw[field.value])
+                if let length, length != this { throw .badContentLength }
+                length = this
+            } else if Self.equals(name, "transfer-encoding") {
+                let value = String(decoding: raw[field.value], as: UTF8.self).lowercased()
+                codings += value.split(separator: ",").map(Self.trimmingSpaces)
+            }
+        }
+        guard !codings.isEmpty else { return (length, nil) }
+        // chunked only once, and last: "chunked, gzip" or "chunked, chunked" are refused.
+        if codings.dropLast().contains("chunked") { throw .badTransferEncoding }
+        return (length, codings.last == "chunked" ? .chunkedLast : .other)
+    }
+
+    /// Digits, or a list of the same number (RFC 9110 §8.6).
+    static func contentLength(_ value: Slice<UnsafeRawBufferPointer>) throws(HTTP1HeadError) -> Int {
+        var result: Int?
+        for part in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            let digits = part.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
+            guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ (0x30...0x39).contains($0) })
+            else { throw .badContentLength }
+            let number = digits.reversed().reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            if let result, result != number { throw .badContentLength }
+            result = number
+        }
+        guard let result else { throw .badContentLength }
+        return result
+    }
+
+    static func trimmingSpaces(_ text: Substring) -> Substring {
+        var result = text
+        while let first = result.first, first == " " || first == "\t" { result = result.dropFirst() }
+        while let last = result.last, last == " " || last == "\t" { result = result.dropLast() }
+        return result
+    }
+
+    static func equals(_ name: Slice<UnsafeRawBufferPointer>, _ lower: StaticString) -> Bool {
+        guard name.count == lower.utf8CodeUnitCount else { return false }
+        return lower.withUTF8Buffer { expected in zip(name, expected).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 } }
+    }
+}
