@@ -60,4 +60,6 @@ enum HTTP1HeadError: Error, Equatable {
     case conflictingFraming
     case badContentLength
     case badTransferEncoding
+    /// A chunk size, extension or the CRLF after a chunk is not as RFC 9112 §7.1 writes it.
+    case badChunk
 }

@@ -30,11 +30,13 @@ enum HTTP1HeadParser {
         }
     }
 
-    /// Length of the head through its empty line; every LF must follow a CR.
-    static func headLength(_ input: ByteBuffer, maxBytes: Int) throws(HTTP1HeadError) -> Int? {
+    /// Length of the head through its empty line; every LF must follow a CR. `allowEmpty` takes a lone empty
+    /// line as a block (a chunked body's trailers are usually that).
+    static func headLength(_ input: ByteBuffer, maxBytes: Int, allowEmpty: Bool = false) throws(HTTP1HeadError) -> Int? {
         let end = try input.withUnsafeReadableBytes { bytes throws(HTTP1HeadError) -> Int? in
             for index in 0..<bytes.count where bytes[index] == 0x0A {
                 guard index > 0, bytes[index - 1] == 0x0D else { throw .bareLineFeed }
+                if index == 1, allowEmpty { return 2 }
                 if index >= 3, bytes[index - 2] == 0x0A { return index + 1 }
             }
             return nil
