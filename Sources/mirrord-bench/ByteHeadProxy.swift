@@ -61,14 +61,53 @@ enum ByteHeadProxy {
     }
 }
 
+/// One direction of a byte-head connection: finds each head in what arrives, hands the rewritten head to
+/// `send`, and passes the `Content-Length` body that follows through untouched.
+private struct HeadRewritingStream {
+    private var pending: ByteBuffer?
+    private var bodyLeft = 0
+    let drops: [[UInt8]]
+
+    init(dropping drops: [[UInt8]]) { self.drops = drops }
+
+    /// `finish` appends the added fields and the empty line to the copied head.
+    mutating func feed(_ bytes: ByteBuffer, allocator: ByteBufferAllocator, finish: (inout ByteBuffer) -> Void,
+                       send: (ByteBuffer) -> Void) {
+        var input = bytes
+        if var held = self.pending {
+            self.pending = nil
+            held.writeBuffer(&input)
+            input = held
+        }
+        while input.readableBytes > 0 {
+            if self.bodyLeft > 0 {
+                let count = min(self.bodyLeft, input.readableBytes)
+                send(input.readSlice(length: count)!)
+                self.bodyLeft -= count
+                continue
+            }
+            guard let end = ByteHeadProxy.headEnd(input) else {
+                self.pending = input
+                return
+            }
+            var out = allocator.buffer(capacity: end + 128)
+            self.bodyLeft = input.withUnsafeReadableBytes { bytes in
+                ByteHeadProxy.copyHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), dropping: self.drops, into: &out)
+            }
+            finish(&out)
+            input.moveReaderIndex(forwardBy: end)
+            send(out)
+        }
+    }
+}
+
 /// Rewrites each request head into bytes for its own upstream connection; bodies pass through.
 private final class ByteHeadDownstream: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let upstreamPort: Int
     private let upstream = BenchUpstreamLink<ByteBuffer>()
-    private var pending: ByteBuffer?
-    private var bodyLeft = 0
+    private var stream = HeadRewritingStream(dropping: ByteHeadProxy.requestDrops)
     private var requestCount: UInt64 = 0
 
     init(upstreamPort: Int) { self.upstreamPort = upstreamPort }
@@ -87,35 +126,15 @@ private final class ByteHeadDownstream: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var input = self.unwrapInboundIn(data)
-        if var held = self.pending {
-            self.pending = nil
-            held.writeBuffer(&input)
-            input = held
-        }
-        while input.readableBytes > 0 {
-            if self.bodyLeft > 0 {
-                let count = min(self.bodyLeft, input.readableBytes)
-                self.upstream.send(input.readSlice(length: count)!)
-                self.bodyLeft -= count
-                continue
-            }
-            guard let end = ByteHeadProxy.headEnd(input) else {
-                self.pending = input
-                return
-            }
-            var out = context.channel.allocator.buffer(capacity: end + 128)
-            self.bodyLeft = input.withUnsafeReadableBytes { bytes in
-                ByteHeadProxy.copyHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), dropping: ByteHeadProxy.requestDrops,
-                                       into: &out)
-            }
-            self.requestCount &+= 1
+        let upstream = self.upstream
+        var count = self.requestCount
+        self.stream.feed(self.unwrapInboundIn(data), allocator: context.channel.allocator, finish: { out in
+            count &+= 1
             out.writeStaticString("host: origin\r\nx-forwarded-proto: http\r\nx-request-id: ")
-            out.writeString(String(self.requestCount, radix: 16))
+            out.writeString(String(count, radix: 16))
             out.writeStaticString("\r\n\r\n")
-            input.moveReaderIndex(forwardBy: end)
-            self.upstream.send(out)
-        }
+        }, send: { upstream.send($0) })
+        self.requestCount = count
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { self.upstream.flush() }
@@ -126,39 +145,15 @@ private final class ByteHeadUpstream: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private let downstream: NIOLoopBound<ChannelHandlerContext>
-    private var pending: ByteBuffer?
-    private var bodyLeft = 0
+    private var stream = HeadRewritingStream(dropping: ByteHeadProxy.responseDrops)
 
     init(downstream: NIOLoopBound<ChannelHandlerContext>) { self.downstream = downstream }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let client = self.downstream.value
-        var input = self.unwrapInboundIn(data)
-        if var held = self.pending {
-            self.pending = nil
-            held.writeBuffer(&input)
-            input = held
-        }
-        while input.readableBytes > 0 {
-            if self.bodyLeft > 0 {
-                let count = min(self.bodyLeft, input.readableBytes)
-                client.write(NIOAny(input.readSlice(length: count)!), promise: nil)
-                self.bodyLeft -= count
-                continue
-            }
-            guard let end = ByteHeadProxy.headEnd(input) else {
-                self.pending = input
-                return
-            }
-            var out = context.channel.allocator.buffer(capacity: end + 64)
-            self.bodyLeft = input.withUnsafeReadableBytes { bytes in
-                ByteHeadProxy.copyHead(UnsafeRawBufferPointer(rebasing: bytes[..<end]), dropping: ByteHeadProxy.responseDrops,
-                                       into: &out)
-            }
-            out.writeStaticString("server: envoy\r\n\r\n")
-            input.moveReaderIndex(forwardBy: end)
-            client.write(NIOAny(out), promise: nil)
-        }
+        self.stream.feed(self.unwrapInboundIn(data), allocator: context.channel.allocator,
+                         finish: { $0.writeStaticString("server: envoy\r\n\r\n") },
+                         send: { client.write(NIOAny($0), promise: nil) })
     }
 
     func channelReadComplete(context: ChannelHandlerContext) { self.downstream.value.flush() }
