@@ -40,7 +40,7 @@ import Testing
         #expect(try Self.request("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n")?.framing == HTTP1Head.Framing.none)
     }
 
-    @Test func refusesWhatTwoParsersCouldReadDifferently() {
+    @Test func refusesWhatTwoParsersCouldReadDifferently() throws {
         let refused: [(String, HTTP1HeadError)] = [
             ("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", .conflictingFraming),
             ("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", .badContentLength),
@@ -67,6 +67,13 @@ import Testing
         for (text, error) in refused {
             #expect(throws: error, "\(text.debugDescription)") { try Self.request(text) }
         }
+        // Refused before any line end arrives: a TLS ClientHello, a method no request has, a response that is not HTTP/1.
+        for partial in ["\u{16}\u{3}\u{1}\u{0}\u{a5}", "G(", String(repeating: "A", count: 40)] {
+            #expect(throws: HTTP1HeadError.malformedStartLine, "\(partial.debugDescription)") { try Self.request(partial) }
+        }
+        #expect(throws: HTTP1HeadError.malformedStartLine) { try Self.response("SSH-2.0") }
+        #expect(try Self.response("HTTP/1") == nil)
+        #expect(try Self.request("PROPFIND /a") == nil)
     }
 
     @Test func limitsHeadSizeAndFieldCount() throws {

@@ -16,7 +16,7 @@ extension DownstreamHandler {
         for (name, value) in reply.extraHeaders { headers.add(name: name, value: value) }
         HeaderRules.applyLevels(mutations, mostSpecificWins: state.manager.routeConfig.mostSpecificHeaderMutationsWins,
                                 to: &headers)
-        Exchange.applyServerHeader(state.manager, to: &headers)
+        HeaderRules.applyServerHeader(state.manager, to: &headers)
         let close = !self.http2 && (!keepAlive || self.chain.isDraining)
         if close { headers.add(name: "connection", value: "close") }
         state.stats.recordResponse(status: Int(reply.status.code))

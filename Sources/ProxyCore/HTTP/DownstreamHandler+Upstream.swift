@@ -6,9 +6,9 @@ import NIOHTTP1
 extension DownstreamHandler: UpstreamResponseReceiver {
     var downstreamIsWritable: Bool { self.context?.channel.isWritable ?? false }
 
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
+    func upstreamResponseHead(_ head: HTTP1Head) {
         guard case .proxying(let exchange) = self.state, let context = self.context else { return }
-        let status = Int(head.status.code)
+        let status = head.status
         if exchange.retriesLeft > 0, exchange.retriableStatuses(status), exchange.requestEnded,
            let replay = exchange.replayParts, exchange.connection != nil {
             // Nothing reached the client yet: drop this answer and its connection, and try again after a backoff.
@@ -25,7 +25,7 @@ extension DownstreamHandler: UpstreamResponseReceiver {
             return
         }
         exchange.lastActivity = .now()
-        exchange.responseStatus = Int(head.status.code)
+        exchange.responseStatus = status
         exchange.cluster.stats.recordResponse(status: exchange.responseStatus)
         if let counters = exchange.hostCounters {
             counters.countAnswer(status: exchange.responseStatus)
@@ -34,7 +34,8 @@ extension DownstreamHandler: UpstreamResponseReceiver {
         if draining { exchange.state.stats.drainClose.increment() }
         exchange.responseHeadSent = true
         exchange.state.stats.recordResponse(status: exchange.responseStatus)
-        context.write(self.wrapOutboundOut(.head(exchange.downstreamHead(head, draining: draining))), promise: nil)
+        let encoded = exchange.downstreamHead(head, draining: draining, allocator: context.channel.allocator)
+        context.write(self.wrapOutboundOut(.encodedHead(encoded)), promise: nil)
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {

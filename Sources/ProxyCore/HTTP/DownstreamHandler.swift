@@ -10,9 +10,9 @@ import ProxyConfig
 /// (bounded: reads pause when it is full) and starts when the previous response ends. NIO's pipelining
 /// helper would do the same by stopping reads after every request, which costs two epoll_ctl calls per request.
 final class DownstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = HTTP1InboundPart
+    typealias OutboundIn = DownstreamResponsePart
+    typealias OutboundOut = DownstreamResponsePart
 
     enum State {
         case idle
@@ -35,7 +35,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     /// Pools of this connection's event loop, by cluster, so a request takes no lock to find its pool.
     private var pools: [ObjectIdentifier: ConnectionPool] = [:]
     /// Parts of pipelined requests waiting for the current exchange to end.
-    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var queued = CircularBuffer<HTTP1InboundPart>()
     private var queuedBytes = 0
     private var drainingQueue = false
 
@@ -82,7 +82,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         self.handle(part, context: context)
     }
 
-    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func handle(_ part: HTTP1InboundPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head): self.requestHead(head, context: context)
         case .body(let buffer): self.requestBody(buffer)
@@ -92,7 +92,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     /// A new request cannot start while the previous one is still being answered.
-    private func isBusy(for part: HTTPServerRequestPart) -> Bool {
+    private func isBusy(for part: HTTP1InboundPart) -> Bool {
         guard case .head = part else { return false }
         if case .idle = self.state { return false }
         return true
@@ -122,36 +122,44 @@ final class DownstreamHandler: ChannelDuplexHandler {
         context.fireChannelReadComplete()
     }
 
-    private func requestHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func requestHead(_ head: HTTP1Head, context: ChannelHandlerContext) {
         let state = self.chain.current
         state.stats.requestsTotal.increment()
+        let host = head.host
+        let path = head.targetString
+        let keepAlive = self.http2 || head.isKeepAlive
         // The clock is read only when a log will be written (a request's duration comes from NIODeadline).
-        var log = AccessLogEntry(startTime: state.accessLoggers.isEmpty ? Self.noTime : Date(), method: head.method.rawValue,
-                                 path: head.uri,
+        var log = AccessLogEntry(startTime: state.accessLoggers.isEmpty ? Self.noTime : Date(), method: head.methodString,
+                                 path: path,
                                  protocolName: self.http2 ? "HTTP/2" : (head.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1"),
-                                 authority: head.host ?? "")
+                                 authority: host ?? "")
         if !state.accessLoggers.isEmpty {
             // Only what a format can ask for by %REQ(...)%; gathered only when something will be logged.
-            for header in head.headers { log.requestHeaders[header.name.lowercased()] = log.requestHeaders[header.name.lowercased()] ?? header.value }
+            for field in head.fields {
+                let name = head.string(field.name).lowercased()
+                if log.requestHeaders[name] == nil { log.requestHeaders[name] = head.string(field.value) }
+            }
             log.downstreamRemoteAddress = self.remoteAddress
         }
-        let headerBytes = head.headers.reduce(head.uri.utf8.count) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-        if headerBytes > state.manager.maxRequestHeadersKB * 1024 || head.headers.count > state.manager.maxHeadersCount {
+        // HTTP/1 heads over the limits never get here (the codec answers 431); HTTP/2 ones are checked here.
+        if self.http2, head.bytes.readableBytes > state.manager.maxRequestHeadersKB * 1024
+            || head.fields.count > state.manager.maxHeadersCount {
             state.stats.tooLarge.increment()
             self.localReply(LocalReply(status: .requestHeaderFieldsTooLarge, body: "", flag: "DPE"), state: state,
                             log: log, keepAlive: false, context: context)
             return
         }
-        guard let host = head.host else {
+        guard let host else {
             self.localReply(LocalReply(status: .badRequest, body: "missing host header", flag: "DPE"), state: state,
                             log: log, keepAlive: false, context: context)
             return
         }
-        let request = RouteRequest(host: host, path: head.uri, method: head.method.rawValue, scheme: "http",
-                                   headers: state.table.matchesHeaders ? head.headers.map { ($0.name, $0.value) } : [])
+        let request = RouteRequest(host: host, path: path, method: head.methodString, scheme: "http",
+                                   headers: state.table.matchesHeaders
+                                       ? head.fields.map { (head.string($0.name), head.string($0.value)) } : [])
         guard let decision = state.table.match(request) else {
             state.stats.noRoute.increment()
-            self.localReply(.noRoute, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context)
+            self.localReply(.noRoute, state: state, log: log, keepAlive: keepAlive, context: context)
             return
         }
         log.routeName = decision.route.name
@@ -163,37 +171,38 @@ final class DownstreamHandler: ChannelDuplexHandler {
             if case .inlineBytes(let text)? = response.body { body = text }
             if case .filename(let path)? = response.body { body = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
             let reply = LocalReply(status: HTTPResponseStatus(statusCode: response.status), body: body, flag: "")
-            self.localReply(reply, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context,
+            self.localReply(reply, state: state, log: log, keepAlive: keepAlive, context: context,
                             mutations: [decision.route.responseHeaders, decision.virtualHost.responseHeaders,
                                         state.manager.routeConfig.responseHeaders])
         case .redirect(let redirect):
             state.stats.redirects.increment()
             var reply = LocalReply(status: HTTPResponseStatus(statusCode: redirect.responseCode.status), body: "", flag: "")
             reply.extraHeaders = [("location", decision.redirectLocation(for: request) ?? "/")]
-            self.localReply(reply, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context)
+            self.localReply(reply, state: state, log: log, keepAlive: keepAlive, context: context)
         case .route(let action):
             let clusterName = decision.cluster(random: self.random.next())
             if let responder = state.responder, decision.route.registryMirror?.disabled != true {
-                var request = ResponderRequest(method: head.method, uri: head.uri, host: host, headers: head.headers,
+                var request = ResponderRequest(method: HTTPMethod(rawValue: head.methodString), uri: path, host: host,
+                                               headers: head.headers,
                                                remoteAddress: self.remoteAddress,
                                                virtualHostDomains: decision.virtualHost.domains, clusterName: clusterName)
                 request.supportsFileRegions = !self.http2
                 if responder.handles(request) {
                     self.startResponder(responder, request: request, state: state, log: log,
-                                        keepAlive: self.http2 || head.isKeepAlive, context: context)
+                                        keepAlive: keepAlive, context: context)
                     return
                 }
             }
             guard let clusterName, let cluster = state.clusters.cluster(named: clusterName) else {
                 state.stats.noCluster.increment()
                 self.localReply(.noCluster(action.clusterNotFoundResponseCode.status), state: state, log: log,
-                                keepAlive: self.http2 || head.isKeepAlive, context: context)
+                                keepAlive: keepAlive, context: context)
                 return
             }
             log.upstreamCluster = clusterName
             guard cluster.admitRequest() else {
                 cluster.stats.pendingOverflow.increment()   // Envoy counts request overflow here too
-                self.localReply(.overflow, state: state, log: log, keepAlive: self.http2 || head.isKeepAlive, context: context)
+                self.localReply(.overflow, state: state, log: log, keepAlive: keepAlive, context: context)
                 return
             }
             cluster.stats.requestsTotal.increment()
@@ -204,8 +213,8 @@ final class DownstreamHandler: ChannelDuplexHandler {
                 pool = cluster.pool(on: context.eventLoop)
                 self.pools[ObjectIdentifier(cluster)] = pool
             }
-            let exchange = Exchange(state: state, head: head, decision: decision, action: action, cluster: cluster,
-                                    pool: pool, log: log, http2: self.http2)
+            let exchange = Exchange(state: state, head: head, host: host, keepAlive: keepAlive, decision: decision,
+                                    action: action, cluster: cluster, pool: pool, log: log, http2: self.http2)
             self.state = .proxying(exchange)
             state.stats.requestsActive.increment()
             self.armIdleTimer(exchange, context: context)
@@ -219,7 +228,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         exchange.lastActivity = .now()
         exchange.sent(.body(.byteBuffer(buffer)))
         if let connection = exchange.connection {
-            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+            connection.channel.write(UpstreamRequestPart.body(.byteBuffer(buffer)), promise: nil)
         } else {
             exchange.pendingParts.append(.body(.byteBuffer(buffer)))
             exchange.pendingBytes += buffer.readableBytes
@@ -240,7 +249,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             exchange.requestEnded = true
             exchange.sent(.end(trailers))
             if let connection = exchange.connection {
-                connection.channel.writeAndFlush(HTTPClientRequestPart.end(trailers), promise: nil)
+                connection.channel.writeAndFlush(UpstreamRequestPart.end(trailers), promise: nil)
             } else {
                 exchange.pendingParts.append(.end(trailers))
             }
@@ -299,8 +308,9 @@ final class DownstreamHandler: ChannelDuplexHandler {
         exchange.connection = connection
         connection.handler.receiver = self
         exchange.upstreamStarted = .now()
-        let head = exchange.upstreamHead(remoteAddress: self.remoteAddress, endpoint: connection.endpoint, random: &self.random)
-        connection.channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        let head = exchange.upstreamHead(remoteAddress: self.remoteAddress, endpoint: connection.endpoint,
+                                         random: &self.random, allocator: context.channel.allocator)
+        connection.channel.write(UpstreamRequestPart.head(head), promise: nil)
         for part in exchange.pendingParts { connection.channel.write(part, promise: nil) }
         exchange.pendingParts = []
         exchange.pendingBytes = 0
@@ -395,11 +405,13 @@ final class DownstreamHandler: ChannelDuplexHandler {
         case .idle, .discarding: responseUnderway = false
         case .proxying, .responding: break
         }
-        if error is HTTPParserError, !self.http2, !responseUnderway, context.channel.isActive {
+        if let error = error as? HTTP1HeadError, !self.http2, !responseUnderway, context.channel.isActive {
             let state = self.chain.current
             let log = AccessLogEntry(startTime: state.accessLoggers.isEmpty ? Self.noTime : Date(), method: "-",
                                      path: "-", protocolName: "HTTP/1.1", authority: "")
-            self.localReply(LocalReply(status: .badRequest, body: "", flag: "DPE"), state: state, log: log,
+            if error == .tooLarge { state.stats.tooLarge.increment() }
+            let status: HTTPResponseStatus = error == .tooLarge ? .requestHeaderFieldsTooLarge : .badRequest
+            self.localReply(LocalReply(status: status, body: "", flag: "DPE"), state: state, log: log,
                             keepAlive: false, requestEnded: true, context: context)
             return
         }

@@ -6,12 +6,16 @@ import ProxyConfig
 /// One request being proxied: what routing decided, the upstream connection, and what has gone each way.
 final class Exchange {
     let state: RoutingState
-    let requestHead: HTTPRequestHead
+    let requestHead: HTTP1Head
+    /// The request's `host`, as routing read it.
+    let requestHost: String
     let decision: RouteDecision
     let action: RouteAction
     let cluster: UpstreamCluster
     let pool: ConnectionPool
-    let keepAlive: Bool
+    /// Whether the downstream connection stays open after this exchange (a response that can only end with the
+    /// connection, to an HTTP/1.0 client, turns it off).
+    var keepAlive: Bool
     let started = NIODeadline.now()
     var log: AccessLogEntry
 
@@ -20,7 +24,7 @@ final class Exchange {
     var hostCounters: HostCounters?
     var connection: UpstreamConnection?
     /// Request parts that arrived before the upstream connection was ready.
-    var pendingParts: [HTTPClientRequestPart] = []
+    var pendingParts: [UpstreamRequestPart] = []
     var pendingBytes = 0
     var requestEnded = false
     var responseHeadSent = false
@@ -34,7 +38,7 @@ final class Exchange {
     private let retryOnGatewayErrors: Bool
     private let retriableCodes: [Int]
     /// The request as sent, kept while it is small so a retry can send it again; nil once too large.
-    var replayParts: [HTTPClientRequestPart]? = []
+    var replayParts: [UpstreamRequestPart]? = []
     var replayBytes = 0
     static let replayLimit = 64 * 1024
     /// Header mutations of each level, most specific first, gathered once per exchange.
@@ -51,16 +55,17 @@ final class Exchange {
     /// The downstream is an HTTP/2 stream: connection-specific headers must not be sent on it.
     let http2: Bool
 
-    init(state: RoutingState, head: HTTPRequestHead, decision: RouteDecision, action: RouteAction,
-         cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
+    init(state: RoutingState, head: HTTP1Head, host: String, keepAlive: Bool, decision: RouteDecision,
+         action: RouteAction, cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
         self.http2 = http2
         self.state = state
         self.requestHead = head
+        self.requestHost = host
         self.decision = decision
         self.action = action
         self.cluster = cluster
         self.pool = pool
-        self.keepAlive = http2 || head.isKeepAlive
+        self.keepAlive = keepAlive
         self.log = log
         // A route's policy replaces the virtual host's (Envoy does not merge them).
         let policy = action.retryPolicy ?? decision.virtualHost.retryPolicy
@@ -114,9 +119,9 @@ final class Exchange {
     }
 
     /// Records a request part as sent upstream, keeping it for a retry while the request stays small.
-    func sent(_ part: HTTPClientRequestPart) {
+    func sent(_ part: UpstreamRequestPart) {
         guard self.replayParts != nil else { return }
-        if case .body(.byteBuffer(let buffer)) = part { self.replayBytes += buffer.readableBytes }
+        if case .body(let data) = part { self.replayBytes += data.readableBytes }
         if self.replayBytes > Self.replayLimit {
             self.replayParts = nil
         } else {
@@ -135,12 +140,13 @@ final class Exchange {
     }
 
     /// The request head sent upstream: rewritten path and host, proxy headers, the configured mutations.
-    func upstreamHead(remoteAddress: String?, endpoint: UpstreamEndpoint, random: inout FastRandom) -> HTTPRequestHead {
-        var headers = self.requestHead.headers
-        HeaderRules.removeHopByHop(&headers)
+    func upstreamHead(remoteAddress: String?, endpoint: UpstreamEndpoint, random: inout FastRandom,
+                      allocator: ByteBufferAllocator) -> EncodedHead {
+        var headers = HeadEditor(self.requestHead)
+        headers.removeHopByHop()
         let manager = self.state.manager
         if manager.useRemoteAddress, let remoteAddress {
-            let existing = headers["x-forwarded-for"].joined(separator: ", ")
+            let existing = headers.values(named: "x-forwarded-for").joined(separator: ", ")
             headers.replaceOrAdd(name: "x-forwarded-for", value: existing.isEmpty ? remoteAddress : "\(existing), \(remoteAddress)")
             headers.replaceOrAdd(name: "x-forwarded-proto", value: "http")
         } else if !headers.contains(name: "x-forwarded-proto") {
@@ -151,48 +157,57 @@ final class Exchange {
         }
         for (name, value) in self.decision.addedHeaders { headers.replaceOrAdd(name: name, value: value) }
         // auto_host_rewrite: the endpoint's DNS name, else (an IP endpoint) the request's own host.
-        let host = self.decision.upstreamHost ?? endpoint.hostname ?? self.requestHead.host
-        headers.replaceOrAdd(name: "host", value: host ?? endpoint.description)
+        headers.replaceOrAdd(name: "host", value: self.decision.upstreamHost ?? endpoint.hostname ?? self.requestHost)
         if !self.action.timeout.isZero {
             headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(self.action.timeout.milliseconds))
         }
         HeaderRules.applyLevels(self.requestLevels, mostSpecificWins: manager.routeConfig.mostSpecificHeaderMutationsWins,
                                 to: &headers)
-        var head = HTTPRequestHead(version: .http1_1, method: self.requestHead.method, uri: self.decision.upstreamPath,
-                                   headers: headers)
         // A configured mutation may not reintroduce a connection-level header (removeHopByHop took the client's).
-        if !self.requestLevels.isEmpty { head.headers.remove(name: "connection") }
-        return head
+        if !self.requestLevels.isEmpty { headers.remove(name: "connection") }
+        return EncodedHead(bytes: headers.encodeRequest(target: self.decision.upstreamPath, allocator: allocator),
+                           chunked: self.requestHead.framing == .chunked, isHEAD: self.requestHead.isHEAD)
     }
 
-    /// The response head sent downstream: hop-by-hop headers gone, mutations applied, `server` per configuration.
-    func downstreamHead(_ upstream: HTTPResponseHead, draining: Bool) -> HTTPResponseHead {
-        var headers = upstream.headers
-        HeaderRules.removeHopByHop(&headers)
+    /// The response head sent downstream: hop-by-hop headers gone, mutations applied, `server` per configuration,
+    /// and the body framed for the client (a body that ends with the upstream connection is chunked for an
+    /// HTTP/1.1 client; an HTTP/1.0 client gets it unframed and the connection closes after it).
+    func downstreamHead(_ upstream: HTTP1Head, draining: Bool, allocator: ByteBufferAllocator) -> EncodedHead {
+        var headers = HeadEditor(upstream)
+        headers.removeHopByHop()
         HeaderRules.applyLevels(self.responseLevels,
                                 mostSpecificWins: self.state.manager.routeConfig.mostSpecificHeaderMutationsWins, to: &headers)
-        Self.applyServerHeader(self.state.manager, to: &headers)
+        HeaderRules.applyServerHeader(self.state.manager, to: &headers)
         if let started = self.upstreamStarted {
             let milliseconds = (NIODeadline.now() - started).nanoseconds / 1_000_000
             headers.replaceOrAdd(name: "x-envoy-upstream-service-time", value: String(milliseconds))
             self.log.upstreamServiceTimeMilliseconds = Int(milliseconds)
         }
+        var chunked = false
         if self.http2 {
             for name in ["transfer-encoding", "connection", "keep-alive", "upgrade", "proxy-connection"] {
                 headers.remove(name: name)
             }
-        } else if !self.keepAlive || draining {
-            headers.replaceOrAdd(name: "connection", value: "close")
+        } else {
+            let oldClient = self.requestHead.version.minor == 0
+            switch upstream.framing {
+            case .chunked where oldClient:
+                headers.remove(name: "transfer-encoding")
+                self.keepAlive = false
+            case .chunked:
+                chunked = true
+            case .untilClose where oldClient:
+                self.keepAlive = false
+            case .untilClose:
+                headers.add(name: "transfer-encoding", value: "chunked")
+                chunked = true
+            default:
+                break
+            }
+            if !self.keepAlive || draining { headers.replaceOrAdd(name: "connection", value: "close") }
         }
-        return HTTPResponseHead(version: self.requestHead.version, status: upstream.status, headers: headers)
-    }
-
-    static func applyServerHeader(_ manager: HTTPConnectionManager, to headers: inout HTTPHeaders) {
-        switch manager.serverHeaderTransformation {
-        case .OVERWRITE: headers.replaceOrAdd(name: "server", value: manager.serverName)
-        case .APPEND_IF_ABSENT: if !headers.contains(name: "server") { headers.add(name: "server", value: manager.serverName) }
-        case .PASS_THROUGH: break
-        }
+        return EncodedHead(bytes: headers.encodeResponse(version: self.requestHead.version, allocator: allocator),
+                           chunked: chunked)
     }
 
     /// Gives the upstream connection back to the pool, which keeps it only when `reusable` and still sound.
@@ -229,6 +244,3 @@ final class Exchange {
     }
 }
 
-extension HTTPRequestHead {
-    var host: String? { self.headers["host"].first }
-}

@@ -4,7 +4,7 @@ import ProxyConfig
 /// Decodes a chunked body (RFC 9112 §7.1) from bytes as they arrive, handing out the data as slices of what was
 /// read (no copy) and stopping exactly at the body's end, so bytes of a following message stay with the caller.
 /// Strict like `HTTP1HeadParser`: hex sizes of at most 15 digits, extensions after `;` (ignored), CRLF after
-/// every chunk, trailer fields checked like header fields. Part of the byte-level data plane, not yet used by it.
+/// every chunk, trailer fields checked like header fields.
 struct HTTP1ChunkedDecoder {
     private enum State {
         case size
@@ -17,9 +17,15 @@ struct HTTP1ChunkedDecoder {
     private var state = State.size
     static let maxLineBytes = 4096
 
-    /// Takes what it can from `input` (consuming only body bytes) and passes chunk data to `emit`. Returns the
-    /// trailer fields (often none) once the body has ended, nil while more bytes are needed.
-    mutating func decode(_ input: inout ByteBuffer, emit: (ByteBuffer) -> Void) throws(HTTP1HeadError) -> [(String, String)]? {
+    /// What the next bytes of a chunked body were: chunk data, or the end with its trailer fields.
+    enum Event {
+        case data(ByteBuffer)
+        case end([(String, String)])
+    }
+
+    /// The next piece of the body from `input` (consuming only body bytes), or nil while more bytes are needed.
+    /// One piece per call, so the caller can hand it on before the decoder is touched again.
+    mutating func next(_ input: inout ByteBuffer) throws(HTTP1HeadError) -> Event? {
         while true {
             switch self.state {
             case .size:
@@ -29,8 +35,8 @@ struct HTTP1ChunkedDecoder {
             case .data(let remaining):
                 guard input.readableBytes > 0 else { return nil }
                 let count = min(remaining, input.readableBytes)
-                emit(input.readSlice(length: count)!)
                 self.state = count == remaining ? .dataEnd : .data(remaining: remaining - count)
+                return .data(input.readSlice(length: count)!)
             case .dataEnd:
                 guard input.readableBytes >= 2 else { return nil }
                 guard input.readInteger(as: UInt16.self) == 0x0D0A else { throw .badChunk }
@@ -44,11 +50,23 @@ struct HTTP1ChunkedDecoder {
                 }
                 input.moveReaderIndex(forwardBy: length)
                 self.state = .done
-                return fields
+                return .end(fields)
             case .done:
-                return []
+                return .end([])
             }
         }
+    }
+
+    /// Takes what it can from `input` and passes chunk data to `emit`. Returns the trailer fields (often none)
+    /// once the body has ended, nil while more bytes are needed.
+    mutating func decode(_ input: inout ByteBuffer, emit: (ByteBuffer) -> Void) throws(HTTP1HeadError) -> [(String, String)]? {
+        while let event = try self.next(&input) {
+            switch event {
+            case .data(let slice): emit(slice)
+            case .end(let trailers): return trailers
+            }
+        }
+        return nil
     }
 
     /// One CRLF-terminated line without its ending, consumed from `input` once all of it is there.

@@ -5,7 +5,7 @@ import NIOHTTP1
 ///
 /// The proxy path of a byte-level data plane reads and rewrites heads through this index instead of building
 /// `HTTPHeaders` of Swift strings: `mirrord-bench byte-head` measured that design at haproxy's cost per request,
-/// against 1.7× for NIO's codecs. Not yet used by the data plane (the next step of issue 3).
+/// against 1.7× for NIO's codecs.
 struct HTTP1Head: Sendable {
     /// One `name: value` line: where its name is, and its value without surrounding spaces.
     struct Field: Sendable, Equatable {
@@ -40,6 +40,39 @@ struct HTTP1Head: Sendable {
     /// Whether the field's name is `lower` (an ASCII lower-case literal), ignoring case.
     func name(of field: Field, is lower: StaticString) -> Bool {
         self.bytes.withUnsafeReadableBytes { HTTP1HeadParser.equals($0[field.name], lower) }
+    }
+
+    /// Whether the field's name is `name`, of any case.
+    func name(of field: Field, equals name: String) -> Bool {
+        self.bytes.withUnsafeReadableBytes { HeaderRules.equalsIgnoringCase($0[field.name], name.utf8) }
+    }
+
+    var methodString: String { self.string(self.method) }
+    var targetString: String { self.string(self.target) }
+    var isHEAD: Bool { self.bytes.withUnsafeReadableBytes { $0[self.method].elementsEqual("HEAD".utf8) } }
+    var host: String? { self.value(named: "host") }
+
+    /// Whether the connection stays open after this message: HTTP/1.1 unless `Connection: close`, HTTP/1.0 only
+    /// with `Connection: keep-alive`.
+    var isKeepAlive: Bool {
+        var close = false
+        var keepAlive = false
+        for field in self.fields where self.name(of: field, is: "connection") {
+            self.bytes.withUnsafeReadableBytes { raw in
+                for token in raw[field.value].split(separator: UInt8(ascii: ",")) {
+                    let trimmed = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
+                    let name = Array(trimmed.reversed())
+                    if HeaderRules.equalsIgnoringCase(name, "close") { close = true }
+                    if HeaderRules.equalsIgnoringCase(name, "keep-alive") { keepAlive = true }
+                }
+            }
+        }
+        return self.version.minor >= 1 ? !close : keepAlive && !close
+    }
+
+    /// The fields as `HTTPHeaders`, for the parts of mirrord that want names and values as strings.
+    var headers: HTTPHeaders {
+        HTTPHeaders(self.fields.map { (self.string($0.name), self.string($0.value)) })
     }
 
     /// The value of the first field named `lower`.

@@ -11,7 +11,10 @@ enum HTTP1HeadParser {
     /// the request a response answers (HEAD responses have no body); nil parses a request.
     static func parse(_ input: ByteBuffer, responseTo method: HTTPMethod? = nil, maxBytes: Int = 60 * 1024,
                       maxFields: Int = 100) throws(HTTP1HeadError) -> HTTP1Head? {
-        guard let length = try Self.headLength(input, maxBytes: maxBytes) else { return nil }
+        guard let length = try Self.headLength(input, maxBytes: maxBytes) else {
+            try Self.checkStartSoFar(input, response: method != nil)
+            return nil
+        }
         let bytes = input.getSlice(at: input.readerIndex, length: length)!
         return try bytes.withUnsafeReadableBytes { raw throws(HTTP1HeadError) -> HTTP1Head in
             let lineEnd = raw.firstIndex(of: 0x0D)!
@@ -44,6 +47,22 @@ enum HTTP1HeadParser {
         if let end { return end <= maxBytes ? end : try Self.fail(.tooLarge) }
         if input.readableBytes > maxBytes { throw .tooLarge }
         return nil
+    }
+
+    /// Bytes that cannot begin a head are refused before its end arrives (a TLS ClientHello or garbage on a
+    /// plaintext port gets its answer at once, not after a timeout): a request starts with a method token and a
+    /// space, a response with `HTTP/1.`.
+    static func checkStartSoFar(_ input: ByteBuffer, response: Bool) throws(HTTP1HeadError) {
+        let start = input.readableBytesView.prefix(response ? 7 : 33)
+        if response {
+            guard start.elementsEqual("HTTP/1.".utf8.prefix(start.count)) else { throw .malformedStartLine }
+            return
+        }
+        for (offset, byte) in start.enumerated() {
+            if byte == 0x20, offset > 0 { return }
+            guard HeaderName.isTokenByte(byte) else { throw .malformedStartLine }
+        }
+        if start.count == 33 { throw .malformedStartLine }   // no method is that long
     }
 
     private static func fail(_ error: HTTP1HeadError) throws(HTTP1HeadError) -> Int { throw error }

@@ -4,45 +4,28 @@ import ProxyConfig
 
 /// Header rules of the connection manager and router, applied in Envoy's order.
 enum HeaderRules {
-    /// Strips connection-specific headers and those a `Connection` header names, in both directions, since they
-    /// describe one hop and would otherwise be replayed on a connection they do not describe.
-    static func removeHopByHop(_ headers: inout HTTPHeaders) {
-        // One pass to collect what is there: most messages carry at most `Connection: keep-alive`, and then the
-        // work is a single removal, without sets or lower-cased copies.
-        var present: [String] = []
-        var connectionValues: [String] = []
-        var trailersRequested = false
-        for header in headers where Self.isHopByHop(header.name) {
-            present.append(header.name)
-            if Self.equalsIgnoringCase(header.name, "connection") {
-                connectionValues.append(header.value)
-            } else if Self.equalsIgnoringCase(header.name, "te") {
-                trailersRequested = trailersRequested || header.value.lowercased().contains("trailers")
-            }
+    /// The field names a `Connection` value lists for removal, leaving out those it may not remove.
+    static func namesListedByConnection(_ value: String) -> [String] {
+        var names: [String] = []
+        for token in value.split(separator: ",") {
+            var name = token.drop { $0 == " " || $0 == "\t" }
+            while let last = name.last, last == " " || last == "\t" { name = name.dropLast() }
+            if !name.isEmpty, !Self.isNeverNamedByConnection(name.utf8) { names.append(String(name)) }
         }
-        guard !present.isEmpty else { return }
-        for value in connectionValues where !Self.isNeverNamedByConnection(value) {
-            for token in value.split(separator: ",") {
-                var name = token.drop { $0 == " " || $0 == "\t" }
-                while let last = name.last, last == " " || last == "\t" { name = name.dropLast() }
-                if !name.isEmpty, !Self.isNeverNamedByConnection(String(name)) { present.append(String(name)) }
-            }
-        }
-        for name in present { headers.remove(name: name) }
-        if trailersRequested { headers.add(name: "te", value: "trailers") }
+        return names
     }
 
     /// Names a `Connection` header may not remove: its own keep-alive tokens, and the framing and routing headers
     /// a client could otherwise strip from the upstream request.
-    private static func isNeverNamedByConnection(_ name: String) -> Bool {
+    private static func isNeverNamedByConnection<Name: Collection<UInt8>>(_ name: Name) -> Bool {
         Self.equalsIgnoringCase(name, "close") || Self.equalsIgnoringCase(name, "keep-alive")
             || Self.equalsIgnoringCase(name, "host") || Self.equalsIgnoringCase(name, "content-length")
             || Self.equalsIgnoringCase(name, "transfer-encoding")
     }
 
     /// Connection-specific headers (RFC 9110 §7.6.1) never cross the proxy; `transfer-encoding` is left to the codec.
-    static func isHopByHop(_ name: String) -> Bool {
-        switch name.utf8.count {
+    static func isHopByHop<Name: Collection<UInt8>>(_ name: Name) -> Bool {
+        switch name.count {
         case 2: return Self.equalsIgnoringCase(name, "te")
         case 7: return Self.equalsIgnoringCase(name, "upgrade") || Self.equalsIgnoringCase(name, "trailer")
         case 10: return Self.equalsIgnoringCase(name, "connection") || Self.equalsIgnoringCase(name, "keep-alive")
@@ -54,15 +37,25 @@ enum HeaderRules {
     }
 
     /// ASCII case-insensitive comparison with a lower-case literal, byte by byte.
-    static func equalsIgnoringCase(_ name: String, _ lower: StaticString) -> Bool {
-        guard name.utf8.count == lower.utf8CodeUnitCount else { return false }
+    static func equalsIgnoringCase<Name: Collection<UInt8>>(_ name: Name, _ lower: StaticString) -> Bool {
+        guard name.count == lower.utf8CodeUnitCount else { return false }
         return lower.withUTF8Buffer { expected in
-            zip(name.utf8, expected).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
+            zip(name, expected).allSatisfy { ($0 | 0x20) == $1 || $0 == $1 }
         }
     }
 
+    static func equalsIgnoringCase(_ name: String, _ lower: StaticString) -> Bool {
+        Self.equalsIgnoringCase(name.utf8, lower)
+    }
+
+    /// ASCII case-insensitive comparison of two names, either of any case.
+    static func equalsIgnoringCase<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { $0 == $1 || ($0 | 0x20 == $1 | 0x20 && ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A) }
+    }
+
     /// Applies one level's `headers_to_remove` then `headers_to_add` with Envoy's append actions.
-    static func apply(_ mutations: HeaderMutations, to headers: inout HTTPHeaders) {
+    static func apply(_ mutations: HeaderMutations, to headers: inout some HeaderEditing) {
         for name in mutations.remove { headers.remove(name: name) }
         for option in mutations.add {
             if option.value.isEmpty && !option.keepEmptyValue { continue }
@@ -78,9 +71,18 @@ enum HeaderRules {
 
     /// Route, virtual host and route-configuration mutations, most specific first (later levels may override),
     /// or the reverse with `most_specific_header_mutations_wins`.
-    static func applyLevels(_ levels: [HeaderMutations], mostSpecificWins: Bool, to headers: inout HTTPHeaders) {
+    static func applyLevels(_ levels: [HeaderMutations], mostSpecificWins: Bool, to headers: inout some HeaderEditing) {
         for level in (mostSpecificWins ? levels.reversed() : levels) where !level.isEmpty {
             Self.apply(level, to: &headers)
+        }
+    }
+
+    /// The `server` header per `server_header_transformation`.
+    static func applyServerHeader(_ manager: HTTPConnectionManager, to headers: inout some HeaderEditing) {
+        switch manager.serverHeaderTransformation {
+        case .OVERWRITE: headers.replaceOrAdd(name: "server", value: manager.serverName)
+        case .APPEND_IF_ABSENT: if !headers.contains(name: "server") { headers.add(name: "server", value: manager.serverName) }
+        case .PASS_THROUGH: break
         }
     }
 

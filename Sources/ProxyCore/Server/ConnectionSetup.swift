@@ -6,14 +6,13 @@ import Synchronization
 /// How an accepted connection's pipeline is built for each protocol.
 extension ProxyServer {
     static func configureHTTP1(_ channel: any Channel, chain: ChainRuntime) throws {
-        // No outbound header validation per response: what goes out comes from parsed (validated) messages and
-        // from configuration, whose header values are refused at load when they hold CR, LF or NUL
-        // (`HeaderValue.isValid`). It cost ~4 % of the proxy's CPU per small request.
-        // Malformed requests are answered by `DownstreamHandler.errorCaught` (400, logged with flag DPE), not by
-        // NIO's error handler, which would be one more handler every response part passes through.
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false,
-                                                                        withErrorHandling: false,
-                                                                        withOutboundHeaderValidation: false)
+        // One handler reads requests and writes responses as bytes (`HTTP1ServerCodec`), in place of NIO's decoder
+        // and encoder; malformed requests are answered by `DownstreamHandler.errorCaught` (400 or 431, flag DPE).
+        let codec = HTTP1ServerCodec { [chain] in
+            let manager = chain.current.manager
+            return (manager.maxRequestHeadersKB * 1024, manager.maxHeadersCount)
+        }
+        try channel.pipeline.syncOperations.addHandler(codec)
         try channel.pipeline.syncOperations.addHandler(DownstreamHandler(chain: chain))
     }
 
@@ -31,6 +30,7 @@ extension ProxyServer {
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+                try stream.pipeline.syncOperations.addHandler(HTTP2StreamAdapter())
                 try stream.pipeline.syncOperations.addHandler(DownstreamHandler(chain: chain, http2: true))
             }
         }

@@ -78,8 +78,9 @@ final class ConnectionPool: @unchecked Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             UpstreamIdentityVerifier(expectedHostname: verify ? serverHostname : nil, cluster: cluster))
                     }
-                    // Headers sent upstream were parsed from the client or taken from validated configuration.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // Heads sent upstream are written by the exchange as bytes, from a parsed request and validated
+                    // configuration; responses are read by the same strict parser as requests.
+                    try channel.pipeline.syncOperations.addHandler(HTTP1ClientCodec())
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }

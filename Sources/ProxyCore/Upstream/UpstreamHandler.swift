@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// The downstream half of an exchange, as the upstream connection sees it. Always called on the shared event loop.
 protocol UpstreamResponseReceiver: AnyObject {
-    func upstreamResponseHead(_ head: HTTPResponseHead)
+    func upstreamResponseHead(_ head: HTTP1Head)
     func upstreamResponseBody(_ buffer: ByteBuffer)
     func upstreamResponseEnd(_ trailers: HTTPHeaders?)
     /// A batch of reads ended: flush what was written downstream.
@@ -19,9 +19,9 @@ protocol UpstreamResponseReceiver: AnyObject {
 /// Last handler of an upstream connection: hands response parts to the current exchange and reads
 /// from the upstream socket only while the downstream socket can take what it reads.
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = HTTP1InboundPart
+    typealias OutboundIn = UpstreamRequestPart
+    typealias OutboundOut = UpstreamRequestPart
 
     weak var receiver: (any UpstreamResponseReceiver)?
     private var context: ChannelHandlerContext?
@@ -37,10 +37,10 @@ final class UpstreamHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head(let head):
-            self.responseInProgress = head.status.code >= 200 || head.status == .switchingProtocols
-            if !head.isKeepAlive { self.reusable = false }
+            self.responseInProgress = head.status >= 200 || head.status == 101
+            if !head.isKeepAlive || head.framing == .untilClose { self.reusable = false }
             // 1xx interim responses (100 Continue) are not forwarded: the final response follows.
-            guard head.status.code >= 200 else { return }
+            guard head.status >= 200 else { return }
             self.receiver?.upstreamResponseHead(head)
         case .body(let buffer):
             self.receiver?.upstreamResponseBody(buffer)

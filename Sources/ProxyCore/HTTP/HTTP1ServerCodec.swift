@@ -1,0 +1,76 @@
+import NIOCore
+import NIOHTTP1
+
+/// The HTTP/1 codec of a downstream connection, in one handler: request bytes in, `HTTP1InboundPart`s out
+/// (heads indexed, never turned into Swift strings here), and responses written as bytes.
+///
+/// It replaces NIO's request decoder and response encoder on the proxy path: those build every header name and
+/// value as a `String` and cost ~16 µs of a ~40 µs proxied request (measured with `mirrord-bench`).
+final class HTTP1ServerCodec: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = HTTP1InboundPart
+    typealias OutboundIn = DownstreamResponsePart
+    typealias OutboundOut = IOData
+
+    /// The header limits (bytes of a head, fields), read for each request so a reload applies to the next one.
+    private let limits: () -> (bytes: Int, fields: Int)
+    private var reader = HTTP1MessageReader(readsResponses: false)
+    /// Bytes of an incomplete part, kept for the next read.
+    private var pending: ByteBuffer?
+    /// Bytes that were not a request: the connection reads nothing more.
+    private var failed = false
+    private var chunkedResponse = false
+
+    init(limits: @escaping () -> (bytes: Int, fields: Int)) {
+        self.limits = limits
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.failed else { return }
+        var input = self.unwrapInboundIn(data)
+        if var pending = self.pending.take() {
+            pending.writeBuffer(&input)
+            input = pending
+        }
+        let limits = self.limits()
+        while true {
+            let part: HTTP1InboundPart?
+            do {
+                part = try self.reader.next(&input, maxHeadBytes: limits.bytes, maxFields: limits.fields)
+            } catch {
+                self.failed = true
+                context.fireErrorCaught(error)
+                return
+            }
+            guard let part else { break }
+            context.fireChannelRead(self.wrapInboundOut(part))
+            guard !self.failed, context.channel.isActive else { return }
+        }
+        if input.readableBytes > 0 { self.pending = input }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.pending = nil
+        context.fireChannelInactive()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch self.unwrapOutboundIn(data) {
+        case .head(let head):
+            let encoded = HTTP1Writer.encode(head, allocator: context.channel.allocator)
+            self.chunkedResponse = encoded.chunked
+            context.write(self.wrapOutboundOut(.byteBuffer(encoded.bytes)), promise: promise)
+        case .encodedHead(let encoded):
+            self.chunkedResponse = encoded.chunked
+            context.write(self.wrapOutboundOut(.byteBuffer(encoded.bytes)), promise: promise)
+        case .body(let data):
+            HTTP1Writer.writeBody(data, chunked: self.chunkedResponse, context: context, promise: promise)
+        case .end(let trailers):
+            HTTP1Writer.writeEnd(trailers, chunked: self.chunkedResponse, context: context, promise: promise)
+            self.chunkedResponse = false
+        }
+    }
+}
+
+@available(*, unavailable)
+extension HTTP1ServerCodec: Sendable {}
