@@ -102,18 +102,16 @@ extension DownstreamHandler {
     // MARK: Ending responses
 
     func writeEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: promise)
-        self.lastEndWrite = promise.futureResult
+        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
     }
 
-    /// Closes the connection once every response byte written so far has reached the socket.
+    /// Closes the connection once every response byte written so far has reached the socket (closing drops writes
+    /// still queued in the channel: a slow client would get a truncated body). An empty write marks the spot, so
+    /// responses on connections that stay open carry no promise.
     func closeWhenWritten(context: ChannelHandlerContext) {
-        guard let pending = self.lastEndWrite else {
-            context.close(promise: nil)
-            return
-        }
         let channel = context.channel
-        pending.whenComplete { _ in channel.close(promise: nil) }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(channel.allocator.buffer(capacity: 0)))), promise: written)
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -39,10 +39,6 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private var queuedBytes = 0
     private var drainingQueue = false
 
-    /// The write of the last response's end: a connection that must close closes when it completes, because
-    /// closing drops writes still queued in the channel (a slow client would get a truncated body).
-    var lastEndWrite: EventLoopFuture<Void>?
-
     /// True on an HTTP/2 stream: no connection-level headers, and the stream, not the connection, ends.
     let http2: Bool
 
@@ -162,8 +158,10 @@ final class DownstreamHandler: ChannelDuplexHandler {
             self.localReply(.noRoute, state: state, log: log, keepAlive: keepAlive, context: context)
             return
         }
-        log.routeName = decision.route.name
-        switch decision.route.action {
+        // `decision.route` is a copy of the whole route each time it is read: read once.
+        let route = decision.route
+        log.routeName = route.name
+        switch route.action {
         case .directResponse(let response):
             state.stats.directResponses.increment()
             var body = ""
@@ -172,7 +170,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             if case .filename(let path)? = response.body { body = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
             let reply = LocalReply(status: HTTPResponseStatus(statusCode: response.status), body: body, flag: "")
             self.localReply(reply, state: state, log: log, keepAlive: keepAlive, context: context,
-                            mutations: [decision.route.responseHeaders, decision.virtualHost.responseHeaders,
+                            mutations: [route.responseHeaders, decision.virtualHost.responseHeaders,
                                         state.manager.routeConfig.responseHeaders])
         case .redirect(let redirect):
             state.stats.redirects.increment()
@@ -181,7 +179,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
             self.localReply(reply, state: state, log: log, keepAlive: keepAlive, context: context)
         case .route(let action):
             let clusterName = decision.cluster(random: self.random.next())
-            if let responder = state.responder, decision.route.registryMirror?.disabled != true {
+            if let responder = state.responder, route.registryMirror?.disabled != true {
                 var request = ResponderRequest(method: HTTPMethod(rawValue: head.methodString), uri: path, host: host,
                                                headers: head.headers,
                                                remoteAddress: self.remoteAddress,
@@ -214,7 +212,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
                 self.pools[ObjectIdentifier(cluster)] = pool
             }
             let exchange = Exchange(state: state, head: head, host: host, keepAlive: keepAlive, decision: decision,
-                                    action: action, cluster: cluster, pool: pool, log: log, http2: self.http2)
+                                    route: route, action: action, cluster: cluster, pool: pool, log: log, http2: self.http2)
             self.state = .proxying(exchange)
             state.stats.requestsActive.increment()
             self.armIdleTimer(exchange, context: context)

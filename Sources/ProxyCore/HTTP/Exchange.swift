@@ -56,7 +56,7 @@ final class Exchange {
     let http2: Bool
 
     init(state: RoutingState, head: HTTP1Head, host: String, keepAlive: Bool, decision: RouteDecision,
-         action: RouteAction, cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
+         route: Route, action: RouteAction, cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
         self.http2 = http2
         self.state = state
         self.requestHead = head
@@ -68,7 +68,8 @@ final class Exchange {
         self.keepAlive = keepAlive
         self.log = log
         // A route's policy replaces the virtual host's (Envoy does not merge them).
-        let policy = action.retryPolicy ?? decision.virtualHost.retryPolicy
+        let host = decision.virtualHost
+        let policy = action.retryPolicy ?? host.retryPolicy
         // Read once per exchange without building sets: most routes name no conditions at all.
         var onConnectFailure = false, on5xx = false, onGatewayErrors = false, onRetriableCodes = false
         for condition in policy?.retryOn ?? [] {
@@ -93,7 +94,7 @@ final class Exchange {
         } else {
             weighted = nil
         }
-        let route = decision.route, host = decision.virtualHost, config = state.manager.routeConfig
+        let config = state.manager.routeConfig
         self.requestLevels = Self.levels(weighted?.requestHeaders, route.requestHeaders, host.requestHeaders,
                                          config.requestHeaders)
         self.responseLevels = Self.levels(weighted?.responseHeaders, route.responseHeaders, host.responseHeaders,

@@ -37,15 +37,11 @@ enum HTTP1Writer {
         buffer.writeStaticString("\r\n")
     }
 
-    /// One body part, as a chunk when the message is chunked (an empty part writes nothing: a zero-size chunk
-    /// would end the body).
+    /// One body part, as a chunk when the message is chunked (an empty part is written as no bytes at all: a
+    /// zero-size chunk would end the body; its promise still completes in order with the writes before it).
     static func writeBody(_ data: IOData, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        guard chunked else {
+        guard chunked, data.readableBytes > 0 else {
             context.write(NIOAny(data), promise: promise)
-            return
-        }
-        guard data.readableBytes > 0 else {
-            promise?.succeed()
             return
         }
         var prefix = context.channel.allocator.buffer(capacity: 18)

@@ -68,7 +68,11 @@ struct HeadEditor: HeaderEditing {
             guard isHop else { continue }
             self.removed.insert(index)
             if self.head.name(of: field, is: "connection") {
-                named += HeaderRules.namesListedByConnection(self.head.string(field.value))
+                // Nearly always `keep-alive` or `close`, which name no field: no strings for those.
+                let onlyOwnToken = self.head.bytes.withUnsafeReadableBytes {
+                    HeaderRules.equalsIgnoringCase($0[field.value], "keep-alive") || HeaderRules.equalsIgnoringCase($0[field.value], "close")
+                }
+                if !onlyOwnToken { named += HeaderRules.namesListedByConnection(self.head.string(field.value)) }
             } else if self.head.name(of: field, is: "te") {
                 trailersRequested = trailersRequested || self.head.string(field.value).lowercased().contains("trailers")
             }
