@@ -28,7 +28,7 @@ final class HTTP1ClientCodec: ChannelDuplexHandler {
         }
         while input.readableBytes > 0 || self.reader.isMidMessage {
             guard self.outstanding > 0 || self.reader.isMidMessage else {
-                self.fail(UpstreamError.resetBeforeResponse, context: context)
+                self.fail(HTTP1HeadError.malformedStartLine, context: context)   // bytes nobody asked for
                 return
             }
             let part: HTTP1InboundPart?

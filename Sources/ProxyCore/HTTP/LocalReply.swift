@@ -21,10 +21,15 @@ struct LocalReply {
     static let upstreamReset = LocalReply(
         status: .serviceUnavailable,
         body: "upstream connect error or disconnect/reset before headers. reset reason: connection termination", flag: "UC")
+    /// The upstream's answer was not HTTP/1 as `HTTP1HeadParser` reads it (or came unasked).
+    static let upstreamProtocolError = LocalReply(
+        status: .serviceUnavailable,
+        body: "upstream connect error or disconnect/reset before headers. reset reason: protocol error", flag: "UPE")
     static let upstreamTimeout = LocalReply(status: .gatewayTimeout, body: "upstream request timeout", flag: "UT")
     static let streamIdleTimeout = LocalReply(status: .requestTimeout, body: "stream timeout", flag: "SI")
 
     static func reply(for error: any Error) -> LocalReply {
+        if error is HTTP1HeadError { return .upstreamProtocolError }
         switch error as? UpstreamError {
         case .noHealthyUpstream?: return .noHealthyUpstream
         case .overflow?: return .overflow

@@ -13,6 +13,8 @@ final class RawHTTPClient: @unchecked Sendable {
         var body: [UInt8]
         /// False when the connection closed before the body was complete.
         var complete: Bool
+        /// Fields after a chunked body's last chunk.
+        var trailers: [(String, String)] = []
 
         func header(_ name: String) -> String? { self.headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
         var text: String { String(decoding: self.body, as: UTF8.self) }
@@ -99,8 +101,20 @@ final class RawHTTPClient: @unchecked Sendable {
         } else if response.header("transfer-encoding")?.lowercased() == "chunked" {
             while true {
                 guard let lineEnd = try? self.readUntil([13, 10]) else { response.complete = false; break }
-                let size = Int(String(decoding: self.buffer[..<lineEnd], as: UTF8.self), radix: 16) ?? 0
+                let sizeField = String(decoding: self.buffer[..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+                let size = Int(sizeField, radix: 16) ?? 0
                 self.buffer.removeFirst(lineEnd + 2)
+                if size == 0 {
+                    // Trailer fields, then the empty line.
+                    while let end = try? self.readUntil([13, 10]) {
+                        let line = String(decoding: self.buffer[..<end], as: UTF8.self)
+                        self.buffer.removeFirst(end + 2)
+                        if line.isEmpty { break }
+                        let parts = line.split(separator: ":", maxSplits: 1)
+                        response.trailers.append((String(parts[0]), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""))
+                    }
+                    break
+                }
                 while self.buffer.count < size + 2 {
                     if !(try self.fill()) { response.complete = false; return response }
                 }
