@@ -47,6 +47,8 @@ struct HTTP1MessageReader {
                 while input.readableBytes >= 2, input.getInteger(at: input.readerIndex, as: UInt16.self) == 0x0D0A {
                     input.moveReaderIndex(forwardBy: 2)
                 }
+                // A CR alone may be the start of such a line: wait for what follows it.
+                if input.readableBytes == 1, input.getInteger(at: input.readerIndex, as: UInt8.self) == 0x0D { return nil }
             }
             guard input.readableBytes > 0 else { return nil }
             let method: HTTPMethod? = self.readsResponses ? (self.answeringHEAD ? .HEAD : .GET) : nil
