@@ -62,7 +62,7 @@ public enum HeaderName {
 
     /// RFC 9110 token characters (names of headers and methods), as bytes: the one rule for configuration and
     /// for heads parsed off the wire.
-    public static func isTokenByte(_ byte: UInt8) -> Bool {
+    @inlinable public static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),

@@ -113,7 +113,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if case .proxying(let exchange) = self.state, let connection = exchange.connection {
-            connection.channel.flush()
+            connection.handler.flush()
         }
         context.fireChannelReadComplete()
     }
@@ -226,7 +226,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         exchange.lastActivity = .now()
         exchange.sent(.body(.byteBuffer(buffer)))
         if let connection = exchange.connection {
-            connection.channel.write(UpstreamRequestPart.body(.byteBuffer(buffer)), promise: nil)
+            connection.handler.send(.body(.byteBuffer(buffer)))
         } else {
             exchange.pendingParts.append(.body(.byteBuffer(buffer)))
             exchange.pendingBytes += buffer.readableBytes
@@ -247,7 +247,8 @@ final class DownstreamHandler: ChannelDuplexHandler {
             exchange.requestEnded = true
             exchange.sent(.end(trailers))
             if let connection = exchange.connection {
-                connection.channel.writeAndFlush(UpstreamRequestPart.end(trailers), promise: nil)
+                connection.handler.send(.end(trailers))
+                connection.handler.flush()
             } else {
                 exchange.pendingParts.append(.end(trailers))
             }
@@ -308,11 +309,11 @@ final class DownstreamHandler: ChannelDuplexHandler {
         exchange.upstreamStarted = .now()
         let head = exchange.upstreamHead(remoteAddress: self.remoteAddress, endpoint: connection.endpoint,
                                          random: &self.random, allocator: context.channel.allocator)
-        connection.channel.write(UpstreamRequestPart.head(head), promise: nil)
-        for part in exchange.pendingParts { connection.channel.write(part, promise: nil) }
+        connection.handler.send(.head(head))
+        for part in exchange.pendingParts { connection.handler.send(part) }
         exchange.pendingParts = []
         exchange.pendingBytes = 0
-        connection.channel.flush()
+        connection.handler.flush()
         self.resumeDownstreamReading()
     }
 

@@ -105,25 +105,38 @@ enum HTTP1HeadParser {
         }
     }
 
-    /// The `name: value` lines from `start` to the empty line.
+    /// The `name: value` lines from `start` to the empty line, each checked in one pass over its bytes.
     static func fields(_ raw: UnsafeRawBufferPointer, from start: Int, maxFields: Int) throws(HTTP1HeadError) -> [HTTP1Head.Field] {
         var fields: [HTTP1Head.Field] = []
-        var lineStart = start
-        while lineStart < raw.count {
-            guard let cr = raw[lineStart...].firstIndex(of: 0x0D), cr + 1 < raw.count, raw[cr + 1] == 0x0A
-            else { throw .malformedField }   // a CR alone inside a line
-            if cr == lineStart { break }   // the empty line
-            guard let colon = raw[lineStart..<cr].firstIndex(of: UInt8(ascii: ":")), colon > lineStart,
-                  raw[lineStart..<colon].allSatisfy(HeaderName.isTokenByte) else { throw .malformedField }
-            var valueStart = colon + 1
-            var valueEnd = cr
-            while valueStart < valueEnd, raw[valueStart] == 0x20 || raw[valueStart] == 0x09 { valueStart += 1 }
-            while valueEnd > valueStart, raw[valueEnd - 1] == 0x20 || raw[valueEnd - 1] == 0x09 { valueEnd -= 1 }
-            guard raw[valueStart..<valueEnd].allSatisfy({ ($0 >= 0x20 && $0 != 0x7F) || $0 == 0x09 })
-            else { throw .malformedField }
-            fields.append(HTTP1Head.Field(name: lineStart..<colon, value: valueStart..<valueEnd))
+        fields.reserveCapacity(16)
+        let count = raw.count
+        var index = start
+        while index < count {
+            if raw[index] == 0x0D {   // the empty line
+                guard index + 1 < count, raw[index + 1] == 0x0A else { throw .malformedField }
+                break
+            }
+            let nameStart = index
+            while index < count, HeaderName.isTokenByte(raw[index]) { index += 1 }
+            // No name, a space before the colon, a folded line: all refused.
+            guard index > nameStart, index < count, raw[index] == UInt8(ascii: ":") else { throw .malformedField }
+            let colon = index
+            index += 1
+            while index < count, raw[index] == 0x20 || raw[index] == 0x09 { index += 1 }
+            let valueStart = index
+            var valueEnd = index
+            while index < count {
+                let byte = raw[index]
+                if byte == 0x0D { break }
+                guard (byte >= 0x20 && byte != 0x7F) || byte == 0x09 else { throw .malformedField }
+                index += 1
+                if byte != 0x20, byte != 0x09 { valueEnd = index }
+            }
+            // A CR alone inside a line.
+            guard index + 1 < count, raw[index + 1] == 0x0A else { throw .malformedField }
+            fields.append(HTTP1Head.Field(name: nameStart..<colon, value: valueStart..<valueEnd))
             guard fields.count <= maxFields else { throw .tooLarge }
-            lineStart = cr + 2
+            index += 2
         }
         return fields
     }

@@ -104,12 +104,22 @@ struct HeadEditor: HeaderEditing {
         return buffer
     }
 
+    /// The kept fields, each run of neighbours copied in one write as it arrived, then the added ones.
     private func writeFields(to buffer: inout ByteBuffer) {
+        let fields = self.head.fields
+        let headEnd = self.head.bytes.readableBytes - 2   // where the empty line starts
         self.head.bytes.withUnsafeReadableBytes { raw in
-            for index in self.head.fields.indices where !self.removed.contains(index) {
-                let field = self.head.fields[index]
-                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<field.value.upperBound]))
-                buffer.writeStaticString("\r\n")
+            var index = 0
+            while index < fields.count {
+                guard !self.removed.contains(index) else {
+                    index += 1
+                    continue
+                }
+                let runStart = fields[index].name.lowerBound
+                while index < fields.count, !self.removed.contains(index) { index += 1 }
+                // A line runs to the next field's name (or to the empty line), its CRLF included.
+                let runEnd = index < fields.count ? fields[index].name.lowerBound : headEnd
+                buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd]))
             }
         }
         for field in self.added { HTTP1Writer.writeField(field.name, field.value, to: &buffer) }

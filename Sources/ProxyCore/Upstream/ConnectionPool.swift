@@ -79,8 +79,7 @@ final class ConnectionPool: @unchecked Sendable {
                             UpstreamIdentityVerifier(expectedHostname: verify ? serverHostname : nil, cluster: cluster))
                     }
                     // Heads sent upstream are written by the exchange as bytes, from a parsed request and validated
-                    // configuration; responses are read by the same strict parser as requests.
-                    try channel.pipeline.syncOperations.addHandler(HTTP1ClientCodec())
+                    // configuration; responses are read by the same strict parser as requests (`UpstreamHandler`).
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }

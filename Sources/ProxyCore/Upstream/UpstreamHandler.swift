@@ -16,12 +16,16 @@ protocol UpstreamResponseReceiver: AnyObject {
     var downstreamIsWritable: Bool { get }
 }
 
-/// Last handler of an upstream connection: hands response parts to the current exchange and reads
-/// from the upstream socket only while the downstream socket can take what it reads.
+/// The HTTP/1 client side of an upstream connection, in one handler: it writes requests as the bytes the
+/// exchange built, reads responses with `HTTP1MessageReader` and hands each part straight to the current
+/// exchange, and reads from the upstream socket only while the downstream socket can take what it reads.
+///
+/// Bytes that arrive when no request is waiting for them, or that are not a response, end the connection:
+/// after either, nothing read from it can be trusted to belong to a request.
 final class UpstreamHandler: ChannelDuplexHandler {
-    typealias InboundIn = HTTP1InboundPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = UpstreamRequestPart
-    typealias OutboundOut = UpstreamRequestPart
+    typealias OutboundOut = IOData
 
     weak var receiver: (any UpstreamResponseReceiver)?
     private var context: ChannelHandlerContext?
@@ -31,11 +35,77 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private(set) var responseInProgress = false
     var onClose: (() -> Void)?
 
+    private var reader = HTTP1MessageReader(readsResponses: true)
+    /// Bytes of an incomplete part, kept for the next read.
+    private var pending: ByteBuffer?
+    private var failed = false
+    private var chunkedRequest = false
+    /// Requests written whose final response has not ended yet.
+    private var outstanding = 0
+
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    // MARK: Requests
+
+    /// Writes a request part from this handler's place in the pipeline (the exchange holds the handler, so the
+    /// part need not travel the pipeline from its tail).
+    func send(_ part: UpstreamRequestPart) {
+        guard let context = self.context else { return }
+        self.write(part, context: context, promise: nil)
+    }
+
+    func flush() { self.context?.flush() }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        self.write(self.unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    private func write(_ part: UpstreamRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
+        case .head(let encoded):
+            self.chunkedRequest = encoded.chunked
+            self.reader.answeringHEAD = encoded.isHEAD
+            self.outstanding += 1
+            context.write(self.wrapOutboundOut(.byteBuffer(encoded.bytes)), promise: promise)
+        case .body(let data):
+            HTTP1Writer.writeBody(data, chunked: self.chunkedRequest, context: context, promise: promise)
+        case .end(let trailers):
+            HTTP1Writer.writeEnd(trailers, chunked: self.chunkedRequest, context: context, promise: promise)
+            self.chunkedRequest = false
+        }
+    }
+
+    // MARK: Responses
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch self.unwrapInboundIn(data) {
+        guard !self.failed else { return }
+        var input = self.unwrapInboundIn(data)
+        if var pending = self.pending.take() {
+            pending.writeBuffer(&input)
+            input = pending
+        }
+        while input.readableBytes > 0 || self.reader.isMidMessage {
+            guard self.outstanding > 0 || self.reader.isMidMessage else {
+                self.fail(HTTP1HeadError.malformedStartLine, context: context)   // bytes nobody asked for
+                return
+            }
+            let part: HTTP1InboundPart?
+            do {
+                part = try self.reader.next(&input)
+            } catch {
+                self.fail(error, context: context)
+                return
+            }
+            guard let part else { break }
+            self.deliver(part)
+            guard !self.failed, context.channel.isActive else { return }
+        }
+        if input.readableBytes > 0 { self.pending = input }
+    }
+
+    private func deliver(_ part: HTTP1InboundPart) {
+        switch part {
         case .head(let head):
             self.responseInProgress = head.status >= 200 || head.status == 101
             if !head.isKeepAlive || head.framing == .untilClose { self.reusable = false }
@@ -45,12 +115,23 @@ final class UpstreamHandler: ChannelDuplexHandler {
         case .body(let buffer):
             self.receiver?.upstreamResponseBody(buffer)
         case .end(let trailers):
+            self.outstanding -= 1
             guard self.responseInProgress else { return }
             self.responseInProgress = false
             let receiver = self.receiver
             self.receiver = nil
             receiver?.upstreamResponseEnd(trailers)
         }
+    }
+
+    private func fail(_ error: any Error, context: ChannelHandlerContext) {
+        self.failed = true
+        self.reusable = false
+        if let receiver = self.receiver {
+            self.receiver = nil
+            receiver.upstreamFailed(error)
+        }
+        context.close(promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -80,6 +161,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.reusable = false
+        // A body that runs until the close ends here, complete.
+        if !self.failed, let end = self.reader.inputEnded() { self.deliver(end) }
+        self.pending = nil
         if let receiver = self.receiver {
             self.receiver = nil
             receiver.upstreamFailed(UpstreamError.resetBeforeResponse)
@@ -90,16 +174,14 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.reusable = false
-        if let receiver = self.receiver {
-            self.receiver = nil
-            receiver.upstreamFailed(error)
-        }
-        context.close(promise: nil)
+        self.fail(error, context: context)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case ChannelEvent.inputClosed = event { self.reusable = false }
+        if case ChannelEvent.inputClosed = event {
+            self.reusable = false
+            if !self.failed, let end = self.reader.inputEnded() { self.deliver(end) }
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
