@@ -20,9 +20,9 @@ extension DownstreamHandler {
         let close = !self.http2 && (!keepAlive || self.chain.isDraining)
         if close { headers.add(name: "connection", value: "close") }
         state.stats.recordResponse(status: Int(reply.status.code))
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers))),
+        self.write(.head(HTTPResponseHead(version: .http1_1, status: reply.status, headers: headers)), context: context,
                       promise: nil)
-        if body.readableBytes > 0 { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        if body.readableBytes > 0 { self.write(.body(.byteBuffer(body)), context: context, promise: nil) }
         self.writeEnd(nil, context: context)
         var entry = log
         entry.responseFlags = reply.flag
@@ -102,7 +102,7 @@ extension DownstreamHandler {
     // MARK: Ending responses
 
     func writeEnd(_ trailers: HTTPHeaders?, context: ChannelHandlerContext) {
-        context.writeAndFlush(self.wrapOutboundOut(.end(trailers)), promise: nil)
+        self.writeAndFlush(.end(trailers), context: context, promise: nil)
     }
 
     /// Closes the connection once every response byte written so far has reached the socket (closing drops writes
@@ -111,7 +111,7 @@ extension DownstreamHandler {
     func closeWhenWritten(context: ChannelHandlerContext) {
         let channel = context.channel
         let written = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(channel.allocator.buffer(capacity: 0)))), promise: written)
+        self.writeAndFlush(.body(.byteBuffer(channel.allocator.buffer(capacity: 0))), context: context, promise: written)
         written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -97,8 +97,8 @@ extension DownstreamHandler {
         if !self.http2, !exchange.keepAlive || self.chain.isDraining { headers.replaceOrAdd(name: "connection", value: "close") }
         exchange.status = Int(response.status.code)
         exchange.log.responseFlags = response.flag
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: response.status,
-                                                                  headers: headers))), promise: nil)
+        self.write(.head(HTTPResponseHead(version: .http1_1, status: response.status,
+                                                                  headers: headers)), context: context, promise: nil)
         switch response.body {
         case .stream, .file, .segments:
             if exchange.isHead {
@@ -111,7 +111,7 @@ extension DownstreamHandler {
         case .bytes(let buffer):
             if !exchange.isHead, buffer.readableBytes > 0 {
                 exchange.log.bytesSent += buffer.readableBytes
-                context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                self.write(.body(.byteBuffer(buffer)), context: context, promise: nil)
             }
             self.endResponder(exchange)
             return false
@@ -142,8 +142,8 @@ extension DownstreamHandler {
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
         exchange.log.bytesSent += length
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(.body(.fileRegion(FileRegion(fileHandle: handle, readerIndex: offset,
-                                                                                  endIndex: offset + length)))),
+        self.writeAndFlush(.body(.fileRegion(FileRegion(fileHandle: handle, readerIndex: offset,
+                                                                                  endIndex: offset + length))), context: context,
                               promise: promise)
         return promise.futureResult.always { _ in try? handle.close() }
     }
@@ -155,7 +155,7 @@ extension DownstreamHandler {
         }
         exchange.log.bytesSent += chunk.readableBytes
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(chunk))), promise: promise)
+        self.writeAndFlush(.body(.byteBuffer(chunk)), context: context, promise: promise)
         if context.channel.isWritable { return context.eventLoop.makeSucceededVoidFuture() }
         return promise.futureResult
     }

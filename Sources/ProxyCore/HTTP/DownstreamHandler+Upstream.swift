@@ -35,14 +35,14 @@ extension DownstreamHandler: UpstreamResponseReceiver {
         exchange.responseHeadSent = true
         exchange.state.stats.recordResponse(status: exchange.responseStatus)
         let encoded = exchange.downstreamHead(head, draining: draining, allocator: context.channel.allocator)
-        context.write(self.wrapOutboundOut(.encodedHead(encoded)), promise: nil)
+        self.write(.encodedHead(encoded), context: context, promise: nil)
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         guard case .proxying(let exchange) = self.state, let context = self.context else { return }
         exchange.log.bytesSent += buffer.readableBytes
         exchange.lastActivity = .now()
-        context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        self.write(.body(.byteBuffer(buffer)), context: context, promise: nil)
     }
 
     func upstreamReadComplete() {

@@ -39,6 +39,9 @@ final class DownstreamHandler: ChannelDuplexHandler {
     private var queuedBytes = 0
     private var drainingQueue = false
 
+    /// The HTTP/1 codec below, called directly for writes; nil on an HTTP/2 stream (parts go down the pipeline).
+    weak var codec: HTTP1ServerCodec?
+
     /// True on an HTTP/2 stream: no connection-level headers, and the stream, not the connection, ends.
     let http2: Bool
 
@@ -66,10 +69,30 @@ final class DownstreamHandler: ChannelDuplexHandler {
         self.context = nil
     }
 
+    // MARK: Writing
+
+    func write(_ part: DownstreamResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        if let codec = self.codec {
+            codec.encode(part, promise: promise)
+        } else {
+            context.write(self.wrapOutboundOut(part), promise: promise)
+        }
+    }
+
+    func writeAndFlush(_ part: DownstreamResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        self.write(part, context: context, promise: promise)
+        if let codec = self.codec { codec.flush() } else { context.flush() }
+    }
+
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = self.unwrapInboundIn(data)
+        self.receive(self.unwrapInboundIn(data))
+    }
+
+    /// A request part, from the pipeline (HTTP/2) or straight from the HTTP/1 codec.
+    func receive(_ part: HTTP1InboundPart) {
+        guard let context = self.context else { return }
         if !self.queued.isEmpty || self.isBusy(for: part) {
             self.queued.append(part)
             if case .body(let buffer) = part { self.queuedBytes += buffer.readableBytes }

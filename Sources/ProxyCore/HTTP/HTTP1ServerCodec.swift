@@ -12,6 +12,10 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
     typealias OutboundIn = DownstreamResponsePart
     typealias OutboundOut = IOData
 
+    /// The handler above, which parts are handed to by a direct call (and which writes through `encode` the same
+    /// way): two pipeline hops per part saved, with their type casts. Nil leaves parts to the pipeline.
+    weak var handler: DownstreamHandler?
+    private var context: ChannelHandlerContext?
     /// The header limits (bytes of a head, fields), read for each request so a reload applies to the next one.
     private let limits: () -> (bytes: Int, fields: Int)
     private var reader = HTTP1MessageReader(readsResponses: false)
@@ -25,6 +29,9 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
         self.limits = limits
     }
 
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.failed else { return }
         var input = self.unwrapInboundIn(data)
@@ -33,6 +40,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
             input = pending
         }
         let limits = self.limits()
+        let handler = self.handler
         while true {
             let part: HTTP1InboundPart?
             do {
@@ -43,7 +51,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
                 return
             }
             guard let part else { break }
-            context.fireChannelRead(self.wrapInboundOut(part))
+            if let handler { handler.receive(part) } else { context.fireChannelRead(self.wrapInboundOut(part)) }
             guard !self.failed, context.channel.isActive else { return }
         }
         if input.readableBytes > 0 { self.pending = input }
@@ -55,7 +63,22 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch self.unwrapOutboundIn(data) {
+        self.write(self.unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    /// Writes a part of a response from this handler's place in the pipeline.
+    func encode(_ part: DownstreamResponsePart, promise: EventLoopPromise<Void>?) {
+        guard let context = self.context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        self.write(part, context: context, promise: promise)
+    }
+
+    func flush() { self.context?.flush() }
+
+    private func write(_ part: DownstreamResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(let head):
             let encoded = HTTP1Writer.encode(head, allocator: context.channel.allocator)
             self.chunkedResponse = encoded.chunked

@@ -12,8 +12,11 @@ extension ProxyServer {
             let manager = chain.current.manager
             return (manager.maxRequestHeadersKB * 1024, manager.maxHeadersCount)
         }
+        let handler = DownstreamHandler(chain: chain)
+        codec.handler = handler
+        handler.codec = codec
         try channel.pipeline.syncOperations.addHandler(codec)
-        try channel.pipeline.syncOperations.addHandler(DownstreamHandler(chain: chain))
+        try channel.pipeline.syncOperations.addHandler(handler)
     }
 
     /// HTTP/2: each stream gets its own `DownstreamHandler` behind NIO's HTTP/2 ↔ HTTP/1 message codec,
