@@ -34,6 +34,20 @@ import Testing
         #expect(try Self.request(whole)?.framing == .length(5))
     }
 
+    @Test func keepAliveFollowsTheVersionAndTheConnectionTokens() throws {
+        let cases: [(String, Bool)] = [
+            ("GET / HTTP/1.1\r\n\r\n", true),
+            ("GET / HTTP/1.1\r\nConnection: upgrade,  Close \r\n\r\n", false),
+            ("GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false),
+            ("GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", true),
+            ("GET / HTTP/1.0\r\n\r\n", false),
+            ("GET / HTTP/1.0\r\nConnection: x, Keep-Alive\r\n\r\n", true),
+        ]
+        for (text, keepAlive) in cases {
+            #expect(try Self.request(text)?.isKeepAlive == keepAlive, "\(text.debugDescription)")
+        }
+    }
+
     @Test func requestFraming() throws {
         #expect(try Self.request("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n")?.framing == .chunked)
         #expect(try Self.request("POST / HTTP/1.1\r\nContent-Length: 7, 7\r\n\r\n")?.framing == .length(7))

@@ -57,13 +57,17 @@ struct HTTP1Head: Sendable {
     var isKeepAlive: Bool {
         var close = false
         var keepAlive = false
-        for field in self.fields where self.name(of: field, is: "connection") {
-            self.bytes.withUnsafeReadableBytes { raw in
-                for token in raw[field.value].split(separator: UInt8(ascii: ",")) {
-                    let trimmed = token.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
-                    let name = Array(trimmed.reversed())
-                    if HeaderRules.equalsIgnoringCase(name, "close") { close = true }
-                    if HeaderRules.equalsIgnoringCase(name, "keep-alive") { keepAlive = true }
+        self.bytes.withUnsafeReadableBytes { raw in
+            for field in self.fields where HTTP1HeadParser.equals(raw[field.name], "connection") {
+                var tokenStart = field.value.lowerBound
+                for index in field.value.lowerBound...field.value.upperBound
+                where index == field.value.upperBound || raw[index] == UInt8(ascii: ",") {
+                    var start = tokenStart, end = index
+                    while start < end, raw[start] == 0x20 || raw[start] == 0x09 { start += 1 }
+                    while end > start, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 { end -= 1 }
+                    if HTTP1HeadParser.equals(raw[start..<end], "close") { close = true }
+                    if HTTP1HeadParser.equals(raw[start..<end], "keep-alive") { keepAlive = true }
+                    tokenStart = index + 1
                 }
             }
         }

@@ -95,7 +95,9 @@ enum HTTP1HeadParser {
     }
 
     static func version(_ text: Slice<UnsafeRawBufferPointer>) throws(HTTP1HeadError) -> HTTPVersion {
-        guard text.count == 8, text.starts(with: "HTTP/".utf8) else { throw .malformedStartLine }
+        let start0 = text.startIndex
+        guard text.count == 8, text[start0] == 0x48, text[start0 + 1] == 0x54, text[start0 + 2] == 0x54,
+              text[start0 + 3] == 0x50, text[start0 + 4] == 0x2F else { throw .malformedStartLine }   // "HTTP/"
         let start = text.startIndex
         guard text[start + 5] == 0x31, text[start + 6] == UInt8(ascii: ".") else { throw .unsupportedVersion }
         switch text[start + 7] {
@@ -192,16 +194,31 @@ enum HTTP1HeadParser {
         return (length, codings.last == "chunked" ? .chunkedLast : .other)
     }
 
-    /// Digits, or a list of the same number (RFC 9110 §8.6).
+    /// Digits, or a list of the same number (RFC 9110 §8.6), read in one pass.
     static func contentLength(_ value: Slice<UnsafeRawBufferPointer>) throws(HTTP1HeadError) -> Int {
         var result: Int?
-        for part in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            let digits = part.drop { $0 == 0x20 || $0 == 0x09 }.reversed().drop { $0 == 0x20 || $0 == 0x09 }
-            guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ (0x30...0x39).contains($0) })
-            else { throw .badContentLength }
-            let number = digits.reversed().reduce(0) { $0 * 10 + Int($1 - 0x30) }
-            if let result, result != number { throw .badContentLength }
-            result = number
+        var number = 0
+        var digits = 0
+        var spaceAfterDigits = false
+        for index in value.startIndex...value.endIndex {
+            let byte = index < value.endIndex ? value[index] : UInt8(ascii: ",")   // the end closes the last item
+            switch byte {
+            case 0x30...0x39:
+                guard !spaceAfterDigits, digits < 18 else { throw .badContentLength }
+                number = number * 10 + Int(byte - 0x30)
+                digits += 1
+            case 0x20, 0x09:
+                if digits > 0 { spaceAfterDigits = true }
+            case UInt8(ascii: ","):
+                guard digits > 0 else { throw .badContentLength }
+                if let result, result != number { throw .badContentLength }
+                result = number
+                number = 0
+                digits = 0
+                spaceAfterDigits = false
+            default:
+                throw .badContentLength
+            }
         }
         guard let result else { throw .badContentLength }
         return result
