@@ -15,6 +15,8 @@ struct HTTP1ChunkedDecoder {
     }
 
     private var state = State.size
+    /// How much of the trailer block was already searched for its end.
+    private var trailersScanned = 0
     static let maxLineBytes = 4096
 
     /// What the next bytes of a chunked body were: chunk data, or the end with its trailer fields.
@@ -42,7 +44,8 @@ struct HTTP1ChunkedDecoder {
                 guard input.readInteger(as: UInt16.self) == 0x0D0A else { throw .badChunk }
                 self.state = .size
             case .trailers:
-                guard let length = try HTTP1HeadParser.headLength(input, maxBytes: 60 * 1024, allowEmpty: true)
+                guard let length = try HTTP1HeadParser.headLength(input, maxBytes: 60 * 1024, allowEmpty: true,
+                                                                         scanned: &self.trailersScanned)
                 else { return nil }
                 let fields = try input.withUnsafeReadableBytes { raw throws(HTTP1HeadError) in
                     try HTTP1HeadParser.fields(UnsafeRawBufferPointer(rebasing: raw[..<length]), from: 0, maxFields: 100)

@@ -11,7 +11,15 @@ enum HTTP1HeadParser {
     /// the request a response answers (HEAD responses have no body); nil parses a request.
     static func parse(_ input: ByteBuffer, responseTo method: HTTPMethod? = nil, maxBytes: Int = 60 * 1024,
                       maxFields: Int = 100) throws(HTTP1HeadError) -> HTTP1Head? {
-        guard let length = try Self.headLength(input, maxBytes: maxBytes) else {
+        var scanned = 0
+        return try Self.parse(input, responseTo: method, maxBytes: maxBytes, maxFields: maxFields, scanned: &scanned)
+    }
+
+    /// The same, for a head arriving in pieces: `scanned` keeps how much of the input was already searched for the
+    /// head's end, so a head sent a byte at a time costs linear time, not quadratic.
+    static func parse(_ input: ByteBuffer, responseTo method: HTTPMethod?, maxBytes: Int, maxFields: Int,
+                      scanned: inout Int) throws(HTTP1HeadError) -> HTTP1Head? {
+        guard let length = try Self.headLength(input, maxBytes: maxBytes, scanned: &scanned) else {
             try Self.checkStartSoFar(input, response: method != nil)
             return nil
         }
@@ -35,17 +43,22 @@ enum HTTP1HeadParser {
 
     /// Length of the head through its empty line; every LF must follow a CR. `allowEmpty` takes a lone empty
     /// line as a block (a chunked body's trailers are usually that).
-    static func headLength(_ input: ByteBuffer, maxBytes: Int, allowEmpty: Bool = false) throws(HTTP1HeadError) -> Int? {
-        let end = try input.withUnsafeReadableBytes { bytes throws(HTTP1HeadError) -> Int? in
-            for index in 0..<bytes.count where bytes[index] == 0x0A {
+    static func headLength(_ input: ByteBuffer, maxBytes: Int, allowEmpty: Bool = false,
+                           scanned: inout Int) throws(HTTP1HeadError) -> Int? {
+        let end = try input.withUnsafeReadableBytes { [scanned] bytes throws(HTTP1HeadError) -> Int? in
+            for index in min(scanned, bytes.count)..<bytes.count where bytes[index] == 0x0A {
                 guard index > 0, bytes[index - 1] == 0x0D else { throw .bareLineFeed }
                 if index == 1, allowEmpty { return 2 }
                 if index >= 3, bytes[index - 2] == 0x0A { return index + 1 }
             }
             return nil
         }
-        if let end { return end <= maxBytes ? end : try Self.fail(.tooLarge) }
+        if let end {
+            scanned = 0
+            return end <= maxBytes ? end : try Self.fail(.tooLarge)
+        }
         if input.readableBytes > maxBytes { throw .tooLarge }
+        scanned = input.readableBytes
         return nil
     }
 

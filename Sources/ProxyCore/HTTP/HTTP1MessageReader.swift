@@ -17,6 +17,8 @@ struct HTTP1MessageReader {
     /// Responses answer requests: nil reads requests.
     let readsResponses: Bool
     private var state = State.head
+    /// How much of a head still arriving was already searched for its end.
+    private var headScanned = 0
     /// Responses: the request being answered was `HEAD`, so its response has no body.
     var answeringHEAD = false
 
@@ -53,7 +55,7 @@ struct HTTP1MessageReader {
             guard input.readableBytes > 0 else { return nil }
             let method: HTTPMethod? = self.readsResponses ? (self.answeringHEAD ? .HEAD : .GET) : nil
             guard let head = try HTTP1HeadParser.parse(input, responseTo: method, maxBytes: maxHeadBytes,
-                                                       maxFields: maxFields) else { return nil }
+                                                       maxFields: maxFields, scanned: &self.headScanned) else { return nil }
             input.moveReaderIndex(forwardBy: head.bytes.readableBytes)
             switch head.framing {
             case .none: self.state = .end
