@@ -6,6 +6,9 @@ public struct RouteDecision: Sendable {
     public var virtualHostIndex: Int { self.host.index }
     public var route: Route { self.compiled.route }
     public var routeIndex: Int { self.compiled.index }
+    /// What a forwarding route needs per request, by reference (nil for direct responses and redirects).
+    public var plan: ForwardingPlan? { self.compiled.plan }
+    public var routeName: String? { self.compiled.route.name }
     /// Host after `host_rewrite_literal`; nil for `auto_host_rewrite` until an endpoint is chosen.
     public let upstreamHost: String?
     /// Path (with query) after `prefix_rewrite` or `regex_rewrite`.
@@ -39,8 +42,8 @@ public struct RouteDecision: Sendable {
 
     /// The cluster for a route action; weighted clusters are chosen by `random` in `0..<total weight`.
     public func cluster(random: UInt64 = 0) -> String? {
-        guard case .route(let action) = self.route.action else { return nil }
-        switch action.target {
+        guard let plan = self.compiled.plan else { return nil }
+        switch plan.target {
         case .cluster(let name):
             return name
         case .weightedClusters(let clusters):

@@ -38,7 +38,9 @@ public struct RouteTable: Sendable {
         self.prefixes = prefixes.enumerated().sorted { ($0.element.0.count, -$0.offset) > ($1.element.0.count, -$1.offset) }.map(\.element)
         self.exact = exact
         self.wildcard = wildcard
-        self.hosts = configuration.virtualHosts.enumerated().map { CompiledVirtualHost($0.element, index: $0.offset) }
+        self.hosts = configuration.virtualHosts.enumerated().map {
+            CompiledVirtualHost($0.element, index: $0.offset, configuration: configuration)
+        }
         self.matchesHeaders = configuration.virtualHosts.contains { host in host.routes.contains { !$0.match.headers.isEmpty } }
     }
 
@@ -129,10 +131,12 @@ final class CompiledVirtualHost: Sendable {
     let index: Int
     let routes: [CompiledRoute]
 
-    init(_ host: VirtualHost, index: Int) {
+    init(_ host: VirtualHost, index: Int, configuration: RouteConfiguration) {
         self.host = host
         self.index = index
-        self.routes = host.routes.enumerated().map { CompiledRoute(route: $0.element, index: $0.offset) }
+        self.routes = host.routes.enumerated().map {
+            CompiledRoute(route: $0.element, index: $0.offset, host: host, configuration: configuration)
+        }
     }
 }
 
@@ -148,8 +152,10 @@ final class CompiledRoute: Sendable {
     let pathRule: RouteMatch.PathRule
     let caseSensitive: Bool
     let hasHeaderOrQueryRules: Bool
+    /// What forwarding reads per request; nil for direct responses and redirects.
+    let plan: ForwardingPlan?
 
-    init(route: Route, index: Int) {
+    init(route: Route, index: Int, host: VirtualHost, configuration: RouteConfiguration) {
         self.route = route
         self.index = index
         self.match = route.match
@@ -159,9 +165,11 @@ final class CompiledRoute: Sendable {
         if case .route(let action) = route.action {
             self.hostRewrite = action.hostRewrite
             self.pathRewrite = action.pathRewrite
+            self.plan = ForwardingPlan(action, route: route, host: host, configuration: configuration)
         } else {
             self.hostRewrite = nil
             self.pathRewrite = nil
+            self.plan = nil
         }
     }
 

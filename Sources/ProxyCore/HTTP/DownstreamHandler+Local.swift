@@ -36,6 +36,31 @@ extension DownstreamHandler {
         }
     }
 
+    /// Routes that answer without an upstream: `direct_response` and `redirect`.
+    func answerFromRoute(_ decision: RouteDecision, request: RouteRequest, state: RoutingState, log: AccessLogEntry,
+                         keepAlive: Bool, context: ChannelHandlerContext) {
+        let route = decision.route
+        switch route.action {
+        case .directResponse(let response):
+            state.stats.directResponses.increment()
+            var body = ""
+            if case .inlineString(let text)? = response.body { body = text }
+            if case .inlineBytes(let text)? = response.body { body = text }
+            if case .filename(let path)? = response.body { body = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+            let reply = LocalReply(status: HTTPResponseStatus(statusCode: response.status), body: body, flag: "")
+            self.localReply(reply, state: state, log: log, keepAlive: keepAlive, context: context,
+                            mutations: [route.responseHeaders, decision.virtualHost.responseHeaders,
+                                        state.manager.routeConfig.responseHeaders])
+        case .redirect(let redirect):
+            state.stats.redirects.increment()
+            var reply = LocalReply(status: HTTPResponseStatus(statusCode: redirect.responseCode.status), body: "", flag: "")
+            reply.extraHeaders = [("location", decision.redirectLocation(for: request) ?? "/")]
+            self.localReply(reply, state: state, log: log, keepAlive: keepAlive, context: context)
+        case .route:
+            break   // forwarding routes have a plan and never come here
+        }
+    }
+
     func writeLog(_ entry: AccessLogEntry, status: Int, started: NIODeadline?, state: RoutingState) {
         guard !state.accessLoggers.isEmpty else { return }
         var entry = entry
@@ -52,8 +77,8 @@ extension DownstreamHandler {
     // on (a new request, fresh activity), re-arms itself for them. Keep-alive traffic costs one wakeup per timeout.
 
     func armRouteTimeout(_ exchange: Exchange, context: ChannelHandlerContext) {
-        guard !exchange.action.timeout.isZero, !exchange.responseEnded else { return }
-        let deadline = NIODeadline.now() + .nanoseconds(exchange.action.timeout.nanoseconds)
+        guard !exchange.plan.timeout.isZero, !exchange.responseEnded else { return }
+        let deadline = NIODeadline.now() + .nanoseconds(exchange.plan.timeout.nanoseconds)
         exchange.routeDeadline = deadline
         self.armWatchdog(by: deadline, context: context)
     }
@@ -61,7 +86,7 @@ extension DownstreamHandler {
     /// Route `idle_timeout`, else the connection manager's `stream_idle_timeout`: no bytes either way for that long.
     /// Activity only moves `lastActivity`; rescheduling on every chunk would cost a heap operation per read.
     func armIdleTimer(_ exchange: Exchange, context: ChannelHandlerContext) {
-        let idle = exchange.action.idleTimeout ?? exchange.state.manager.streamIdleTimeout
+        let idle = exchange.plan.idleTimeout ?? exchange.state.manager.streamIdleTimeout
         guard !idle.isZero else { return }
         let limit = TimeAmount.nanoseconds(idle.nanoseconds)
         exchange.idleLimit = limit

@@ -181,66 +181,50 @@ final class DownstreamHandler: ChannelDuplexHandler {
             self.localReply(.noRoute, state: state, log: log, keepAlive: keepAlive, context: context)
             return
         }
-        // `decision.route` is a copy of the whole route each time it is read: read once.
-        let route = decision.route
-        log.routeName = route.name
-        switch route.action {
-        case .directResponse(let response):
-            state.stats.directResponses.increment()
-            var body = ""
-            if case .inlineString(let text)? = response.body { body = text }
-            if case .inlineBytes(let text)? = response.body { body = text }
-            if case .filename(let path)? = response.body { body = (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-            let reply = LocalReply(status: HTTPResponseStatus(statusCode: response.status), body: body, flag: "")
-            self.localReply(reply, state: state, log: log, keepAlive: keepAlive, context: context,
-                            mutations: [route.responseHeaders, decision.virtualHost.responseHeaders,
-                                        state.manager.routeConfig.responseHeaders])
-        case .redirect(let redirect):
-            state.stats.redirects.increment()
-            var reply = LocalReply(status: HTTPResponseStatus(statusCode: redirect.responseCode.status), body: "", flag: "")
-            reply.extraHeaders = [("location", decision.redirectLocation(for: request) ?? "/")]
-            self.localReply(reply, state: state, log: log, keepAlive: keepAlive, context: context)
-        case .route(let action):
-            let clusterName = decision.cluster(random: self.random.next())
-            if let responder = state.responder, route.registryMirror?.disabled != true {
-                var request = ResponderRequest(method: HTTPMethod(rawValue: head.methodString), uri: path, host: host,
-                                               headers: head.headers,
-                                               remoteAddress: self.remoteAddress,
-                                               virtualHostDomains: decision.virtualHost.domains, clusterName: clusterName)
-                request.supportsFileRegions = !self.http2
-                if responder.handles(request) {
-                    self.startResponder(responder, request: request, state: state, log: log,
-                                        keepAlive: keepAlive, context: context)
-                    return
-                }
-            }
-            guard let clusterName, let cluster = state.clusters.cluster(named: clusterName) else {
-                state.stats.noCluster.increment()
-                self.localReply(.noCluster(action.clusterNotFoundResponseCode.status), state: state, log: log,
-                                keepAlive: keepAlive, context: context)
-                return
-            }
-            log.upstreamCluster = clusterName
-            guard cluster.admitRequest() else {
-                cluster.stats.pendingOverflow.increment()   // Envoy counts request overflow here too
-                self.localReply(.overflow, state: state, log: log, keepAlive: keepAlive, context: context)
-                return
-            }
-            cluster.stats.requestsTotal.increment()
-            let pool: ConnectionPool
-            if let cached = self.pools[ObjectIdentifier(cluster)] {
-                pool = cached
-            } else {
-                pool = cluster.pool(on: context.eventLoop)
-                self.pools[ObjectIdentifier(cluster)] = pool
-            }
-            let exchange = Exchange(state: state, head: head, host: host, keepAlive: keepAlive, decision: decision,
-                                    route: route, action: action, cluster: cluster, pool: pool, log: log, http2: self.http2)
-            self.state = .proxying(exchange)
-            state.stats.requestsActive.increment()
-            self.armIdleTimer(exchange, context: context)
-            self.connect(exchange, context: context)
+        log.routeName = decision.routeName
+        guard let plan = decision.plan else {
+            self.answerFromRoute(decision, request: request, state: state, log: log, keepAlive: keepAlive, context: context)
+            return
         }
+        let clusterName = decision.cluster(random: self.random.next())
+        if let responder = state.responder, !plan.registryMirrorDisabled {
+            var request = ResponderRequest(method: HTTPMethod(rawValue: head.methodString), uri: path, host: host,
+                                           headers: head.headers,
+                                           remoteAddress: self.remoteAddress,
+                                           virtualHostDomains: decision.virtualHost.domains, clusterName: clusterName)
+            request.supportsFileRegions = !self.http2
+            if responder.handles(request) {
+                self.startResponder(responder, request: request, state: state, log: log,
+                                    keepAlive: keepAlive, context: context)
+                return
+            }
+        }
+        guard let clusterName, let cluster = state.clusters.cluster(named: clusterName) else {
+            state.stats.noCluster.increment()
+            self.localReply(.noCluster(plan.clusterNotFoundStatus), state: state, log: log,
+                            keepAlive: keepAlive, context: context)
+            return
+        }
+        log.upstreamCluster = clusterName
+        guard cluster.admitRequest() else {
+            cluster.stats.pendingOverflow.increment()   // Envoy counts request overflow here too
+            self.localReply(.overflow, state: state, log: log, keepAlive: keepAlive, context: context)
+            return
+        }
+        cluster.stats.requestsTotal.increment()
+        let pool: ConnectionPool
+        if let cached = self.pools[ObjectIdentifier(cluster)] {
+            pool = cached
+        } else {
+            pool = cluster.pool(on: context.eventLoop)
+            self.pools[ObjectIdentifier(cluster)] = pool
+        }
+        let exchange = Exchange(state: state, head: head, host: host, keepAlive: keepAlive, decision: decision,
+                                plan: plan, cluster: cluster, pool: pool, log: log, http2: self.http2)
+        self.state = .proxying(exchange)
+        state.stats.requestsActive.increment()
+        self.armIdleTimer(exchange, context: context)
+        self.connect(exchange, context: context)
     }
 
     private func requestBody(_ buffer: ByteBuffer) {

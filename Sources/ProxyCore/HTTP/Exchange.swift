@@ -10,7 +10,7 @@ final class Exchange {
     /// The request's `host`, as routing read it.
     let requestHost: String
     let decision: RouteDecision
-    let action: RouteAction
+    let plan: ForwardingPlan
     let cluster: UpstreamCluster
     let pool: ConnectionPool
     /// Whether the downstream connection stays open after this exchange (a response that can only end with the
@@ -56,20 +56,18 @@ final class Exchange {
     let http2: Bool
 
     init(state: RoutingState, head: HTTP1Head, host: String, keepAlive: Bool, decision: RouteDecision,
-         route: Route, action: RouteAction, cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
+         plan: ForwardingPlan, cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
         self.http2 = http2
         self.state = state
         self.requestHead = head
         self.requestHost = host
         self.decision = decision
-        self.action = action
+        self.plan = plan
         self.cluster = cluster
         self.pool = pool
         self.keepAlive = keepAlive
         self.log = log
-        // A route's policy replaces the virtual host's (Envoy does not merge them).
-        let host = decision.virtualHost
-        let policy = action.retryPolicy ?? host.retryPolicy
+        let policy = plan.retryPolicy
         // Read once per exchange without building sets: most routes name no conditions at all.
         var onConnectFailure = false, on5xx = false, onGatewayErrors = false, onRetriableCodes = false
         for condition in policy?.retryOn ?? [] {
@@ -88,28 +86,9 @@ final class Exchange {
         self.retriesLeft = policy.map { min($0.numRetries, cluster.limits.maxRetries) } ?? 0
         // Only an upstream status can make a sent request go again; without such a policy nothing is kept.
         if self.retriesLeft == 0 || !(on5xx || onGatewayErrors || !self.retriableCodes.isEmpty) { self.replayParts = nil }
-        let weighted: WeightedCluster?
-        if case .weightedClusters(let clusters) = action.target {
-            weighted = clusters.first { $0.name == cluster.config.name }
-        } else {
-            weighted = nil
-        }
-        let config = state.manager.routeConfig
-        self.requestLevels = Self.levels(weighted?.requestHeaders, route.requestHeaders, host.requestHeaders,
-                                         config.requestHeaders)
-        self.responseLevels = Self.levels(weighted?.responseHeaders, route.responseHeaders, host.responseHeaders,
-                                          config.responseHeaders)
-    }
-
-    /// The levels that mutate anything, most specific first; no allocation when none does (the common case).
-    private static func levels(_ weighted: HeaderMutations?, _ route: HeaderMutations, _ host: HeaderMutations,
-                               _ config: HeaderMutations) -> [HeaderMutations] {
-        var result: [HeaderMutations] = []
-        if let weighted, !weighted.isEmpty { result.append(weighted) }
-        if !route.isEmpty { result.append(route) }
-        if !host.isEmpty { result.append(host) }
-        if !config.isEmpty { result.append(config) }
-        return result
+        let levels = plan.levels(forCluster: cluster.config.name)
+        self.requestLevels = levels.request
+        self.responseLevels = levels.response
     }
 
     /// Whether the retry policy retries an upstream answer with this status.
@@ -145,24 +124,24 @@ final class Exchange {
                       allocator: ByteBufferAllocator) -> EncodedHead {
         var headers = HeadEditor(self.requestHead)
         headers.removeHopByHop()
-        let manager = self.state.manager
-        if manager.useRemoteAddress, let remoteAddress {
+        let state = self.state   // the connection manager's fields are read in place (binding it would copy it)
+        if state.manager.useRemoteAddress, let remoteAddress {
             let existing = headers.values(named: "x-forwarded-for").joined(separator: ", ")
             headers.replaceOrAdd(name: "x-forwarded-for", value: existing.isEmpty ? remoteAddress : "\(existing), \(remoteAddress)")
             headers.replaceOrAdd(name: "x-forwarded-proto", value: "http")
         } else if !headers.contains(name: "x-forwarded-proto") {
             headers.add(name: "x-forwarded-proto", value: "http")
         }
-        if manager.generateRequestID, !headers.contains(name: "x-request-id") {
+        if state.manager.generateRequestID, !headers.contains(name: "x-request-id") {
             headers.add(name: "x-request-id", value: HeaderRules.requestID(using: &random))
         }
         for (name, value) in self.decision.addedHeaders { headers.replaceOrAdd(name: name, value: value) }
         // auto_host_rewrite: the endpoint's DNS name, else (an IP endpoint) the request's own host.
         headers.replaceOrAdd(name: "host", value: self.decision.upstreamHost ?? endpoint.hostname ?? self.requestHost)
-        if !self.action.timeout.isZero {
-            headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(self.action.timeout.milliseconds))
+        if !self.plan.timeout.isZero {
+            headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(self.plan.timeout.milliseconds))
         }
-        HeaderRules.applyLevels(self.requestLevels, mostSpecificWins: manager.routeConfig.mostSpecificHeaderMutationsWins,
+        HeaderRules.applyLevels(self.requestLevels, mostSpecificWins: state.manager.routeConfig.mostSpecificHeaderMutationsWins,
                                 to: &headers)
         // A configured mutation may not reintroduce a connection-level header (removeHopByHop took the client's).
         if !self.requestLevels.isEmpty { headers.remove(name: "connection") }
