@@ -14,9 +14,9 @@ extension DownstreamHandler {
         headers.add(name: "content-length", value: String(body.readableBytes))
         if !reply.body.isEmpty { headers.add(name: "content-type", value: "text/plain") }
         for (name, value) in reply.extraHeaders { headers.add(name: name, value: value) }
-        HeaderRules.applyLevels(mutations, mostSpecificWins: state.manager.routeConfig.mostSpecificHeaderMutationsWins,
+        HeaderRules.applyLevels(mutations, mostSpecificWins: state.mostSpecificHeaderMutationsWins,
                                 to: &headers)
-        HeaderRules.applyServerHeader(state.manager, to: &headers)
+        HeaderRules.applyServerHeader(state, to: &headers)
         let close = !self.http2 && (!keepAlive || self.chain.isDraining)
         if close { headers.add(name: "connection", value: "close") }
         state.stats.recordResponse(status: Int(reply.status.code))
@@ -86,7 +86,7 @@ extension DownstreamHandler {
     /// Route `idle_timeout`, else the connection manager's `stream_idle_timeout`: no bytes either way for that long.
     /// Activity only moves `lastActivity`; rescheduling on every chunk would cost a heap operation per read.
     func armIdleTimer(_ exchange: Exchange, context: ChannelHandlerContext) {
-        let idle = exchange.plan.idleTimeout ?? exchange.state.manager.streamIdleTimeout
+        let idle = exchange.plan.idleTimeout ?? exchange.state.streamIdleTimeout
         guard !idle.isZero else { return }
         let limit = TimeAmount.nanoseconds(idle.nanoseconds)
         exchange.idleLimit = limit

@@ -93,7 +93,7 @@ extension DownstreamHandler {
     private func writeResponderHead(_ response: ResponderResponse, _ exchange: ResponderExchange) -> Bool {
         guard case .responding(let current) = self.state, current === exchange, let context = self.context else { return false }
         var headers = response.headers
-        HeaderRules.applyServerHeader(exchange.state.manager, to: &headers)
+        HeaderRules.applyServerHeader(exchange.state, to: &headers)
         if !self.http2, !exchange.keepAlive || self.chain.isDraining { headers.replaceOrAdd(name: "connection", value: "close") }
         exchange.status = Int(response.status.code)
         exchange.log.responseFlags = response.flag

@@ -161,8 +161,8 @@ final class DownstreamHandler: ChannelDuplexHandler {
             log.downstreamRemoteAddress = self.remoteAddress
         }
         // HTTP/1 heads over the limits never get here (the codec answers 431); HTTP/2 ones are checked here.
-        if self.http2, head.bytes.readableBytes > state.manager.maxRequestHeadersKB * 1024
-            || head.fields.count > state.manager.maxHeadersCount {
+        if self.http2, head.bytes.readableBytes > state.maxRequestHeadBytes
+            || head.fields.count > state.maxHeadersCount {
             state.stats.tooLarge.increment()
             self.localReply(LocalReply(status: .requestHeaderFieldsTooLarge, body: "", flag: "DPE"), state: state,
                             log: log, keepAlive: false, context: context)

@@ -124,15 +124,15 @@ final class Exchange {
                       allocator: ByteBufferAllocator) -> EncodedHead {
         var headers = HeadEditor(self.requestHead)
         headers.removeHopByHop()
-        let state = self.state   // the connection manager's fields are read in place (binding it would copy it)
-        if state.manager.useRemoteAddress, let remoteAddress {
+        let state = self.state
+        if state.useRemoteAddress, let remoteAddress {
             let existing = headers.values(named: "x-forwarded-for").joined(separator: ", ")
             headers.replaceOrAdd(name: "x-forwarded-for", value: existing.isEmpty ? remoteAddress : "\(existing), \(remoteAddress)")
             headers.replaceOrAdd(name: "x-forwarded-proto", value: "http")
         } else if !headers.contains(name: "x-forwarded-proto") {
             headers.add(name: "x-forwarded-proto", value: "http")
         }
-        if state.manager.generateRequestID, !headers.contains(name: "x-request-id") {
+        if state.generateRequestID, !headers.contains(name: "x-request-id") {
             headers.add(name: "x-request-id", value: HeaderRules.requestID(using: &random))
         }
         for (name, value) in self.decision.addedHeaders { headers.replaceOrAdd(name: name, value: value) }
@@ -141,7 +141,7 @@ final class Exchange {
         if !self.plan.timeout.isZero {
             headers.replaceOrAdd(name: "x-envoy-expected-rq-timeout-ms", value: String(self.plan.timeout.milliseconds))
         }
-        HeaderRules.applyLevels(self.requestLevels, mostSpecificWins: state.manager.routeConfig.mostSpecificHeaderMutationsWins,
+        HeaderRules.applyLevels(self.requestLevels, mostSpecificWins: state.mostSpecificHeaderMutationsWins,
                                 to: &headers)
         // A configured mutation may not reintroduce a connection-level header (removeHopByHop took the client's).
         if !self.requestLevels.isEmpty { headers.remove(name: "connection") }
@@ -156,8 +156,8 @@ final class Exchange {
         var headers = HeadEditor(upstream)
         headers.removeHopByHop()
         HeaderRules.applyLevels(self.responseLevels,
-                                mostSpecificWins: self.state.manager.routeConfig.mostSpecificHeaderMutationsWins, to: &headers)
-        HeaderRules.applyServerHeader(self.state.manager, to: &headers)
+                                mostSpecificWins: self.state.mostSpecificHeaderMutationsWins, to: &headers)
+        HeaderRules.applyServerHeader(self.state, to: &headers)
         if let started = self.upstreamStarted {
             let milliseconds = (NIODeadline.now() - started).nanoseconds / 1_000_000
             headers.replaceOrAdd(name: "x-envoy-upstream-service-time", value: String(milliseconds))

@@ -78,10 +78,10 @@ enum HeaderRules {
     }
 
     /// The `server` header per `server_header_transformation`.
-    static func applyServerHeader(_ manager: HTTPConnectionManager, to headers: inout some HeaderEditing) {
-        switch manager.serverHeaderTransformation {
-        case .OVERWRITE: headers.replaceOrAdd(name: "server", value: manager.serverName)
-        case .APPEND_IF_ABSENT: if !headers.contains(name: "server") { headers.add(name: "server", value: manager.serverName) }
+    static func applyServerHeader(_ state: RoutingState, to headers: inout some HeaderEditing) {
+        switch state.serverHeaderTransformation {
+        case .OVERWRITE: headers.replaceOrAdd(name: "server", value: state.serverName)
+        case .APPEND_IF_ABSENT: if !headers.contains(name: "server") { headers.add(name: "server", value: state.serverName) }
         case .PASS_THROUGH: break
         }
     }

@@ -9,8 +9,8 @@ extension ProxyServer {
         // One handler reads requests and writes responses as bytes (`HTTP1ServerCodec`), in place of NIO's decoder
         // and encoder; malformed requests are answered by `DownstreamHandler.errorCaught` (400 or 431, flag DPE).
         let codec = HTTP1ServerCodec { [chain] in
-            let state = chain.current   // the manager's fields read in place: binding the manager would copy it
-            return (state.manager.maxRequestHeadersKB * 1024, state.manager.maxHeadersCount)
+            let state = chain.current
+            return (state.maxRequestHeadBytes, state.maxHeadersCount)
         }
         let handler = DownstreamHandler(chain: chain)
         codec.handler = handler

@@ -15,6 +15,16 @@ public final class RoutingState: Sendable {
     public let bufferLimit: Int
     /// The filter that answers some requests itself (the registry mirror), if the connection manager has one.
     public let responder: (any LocalResponder)?
+    /// Fields of the connection manager read on every request, kept apart: reading them through `manager` can
+    /// copy the whole manager (its route configuration included), which showed in profiles.
+    let maxRequestHeadBytes: Int
+    let maxHeadersCount: Int
+    let useRemoteAddress: Bool
+    let generateRequestID: Bool
+    let mostSpecificHeaderMutationsWins: Bool
+    let serverName: String
+    let serverHeaderTransformation: HTTPConnectionManager.ServerHeaderTransformation
+    let streamIdleTimeout: EnvoyDuration
 
     public init(listener: Listener, manager: HTTPConnectionManager, clusters: ClusterManager, stats: StatsStore,
                 writers: AccessLogWriters, responder: (any LocalResponder)? = nil) {
@@ -22,6 +32,14 @@ public final class RoutingState: Sendable {
         self.listenerName = listener.name
         self.bufferLimit = listener.perConnectionBufferLimitBytes
         self.manager = manager
+        self.maxRequestHeadBytes = manager.maxRequestHeadersKB * 1024
+        self.maxHeadersCount = manager.maxHeadersCount
+        self.useRemoteAddress = manager.useRemoteAddress
+        self.generateRequestID = manager.generateRequestID
+        self.mostSpecificHeaderMutationsWins = manager.routeConfig.mostSpecificHeaderMutationsWins
+        self.serverName = manager.serverName
+        self.serverHeaderTransformation = manager.serverHeaderTransformation
+        self.streamIdleTimeout = manager.streamIdleTimeout
         self.table = RouteTable(manager.routeConfig)
         self.clusters = clusters
         self.stats = ConnectionManagerStats(prefix: manager.statPrefix, store: stats)
