@@ -31,7 +31,8 @@ public struct RouteDecision: Sendable {
         case nil:
             break
         }
-        if let rewritten = Self.rewritePath(request, match: compiled.match, rewrite: compiled.pathRewrite) {
+        if compiled.pathRewrite != nil,   // the match is passed only when a rewrite needs it (passing copies it)
+           let rewritten = Self.rewritePath(request, match: compiled.match, rewrite: compiled.pathRewrite) {
             added.append(("x-envoy-original-path", request.path))
             path = rewritten
         }

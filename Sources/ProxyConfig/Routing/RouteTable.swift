@@ -1,7 +1,8 @@
 /// A route configuration compiled for matching: Envoy's virtual-host lookup, then its routes in order.
 ///
 /// `mirrorctl routes match` and the data plane use this same type, so what the CLI says is what happens.
-public struct RouteTable: Sendable {
+/// A class: it is built once per configuration and read on every request, so callers share it rather than copy it.
+public final class RouteTable: Sendable {
     public let configuration: RouteConfiguration
     /// The virtual hosts as shared references, so matching never copies a route's value.
     private let hosts: [CompiledVirtualHost]
