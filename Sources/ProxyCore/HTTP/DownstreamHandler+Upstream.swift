@@ -46,7 +46,8 @@ extension DownstreamHandler: UpstreamResponseReceiver {
     }
 
     func upstreamReadComplete() {
-        self.context?.flush()
+        guard let context = self.context else { return }
+        if let codec = self.codec { codec.flush() } else { context.flush() }
     }
 
     func upstreamResponseEnd(_ trailers: HTTPHeaders?) {

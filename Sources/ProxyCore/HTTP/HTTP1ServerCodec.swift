@@ -24,6 +24,9 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
     /// Bytes that were not a request: the connection reads nothing more.
     private var failed = false
     private var chunkedResponse = false
+    /// Bytes were written since the last flush: a flush with nothing to send still walks the pipeline, and a
+    /// request would otherwise flush three times for one write.
+    private var unflushed = false
 
     init(limits: @escaping () -> (bytes: Int, fields: Int)) {
         self.limits = limits
@@ -75,9 +78,23 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
         self.write(part, context: context, promise: promise)
     }
 
-    func flush() { self.context?.flush() }
+    func flush() {
+        guard self.unflushed, let context = self.context else { return }
+        self.unflushed = false
+        context.flush()
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        guard self.unflushed else { return }
+        self.unflushed = false
+        context.flush()
+    }
 
     private func write(_ part: DownstreamResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        // The end of a body framed by its length writes nothing (unless someone waits on it).
+        var writesNothing = false
+        if case .end = part { writesNothing = !self.chunkedResponse && promise == nil }
+        if !writesNothing { self.unflushed = true }
         switch part {
         case .head(let head):
             let encoded = HTTP1Writer.encode(head, allocator: context.channel.allocator)

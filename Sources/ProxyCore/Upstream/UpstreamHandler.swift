@@ -40,6 +40,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
     private var pending: ByteBuffer?
     private var failed = false
     private var chunkedRequest = false
+    /// Bytes were written since the last flush: a flush with nothing to send still walks the pipeline, and a
+    /// request would otherwise flush three times for one write.
+    private var unflushed = false
     /// Requests written whose final response has not ended yet.
     private var outstanding = 0
 
@@ -55,13 +58,27 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.write(part, context: context, promise: nil)
     }
 
-    func flush() { self.context?.flush() }
+    func flush() {
+        guard self.unflushed, let context = self.context else { return }
+        self.unflushed = false
+        context.flush()
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        guard self.unflushed else { return }
+        self.unflushed = false
+        context.flush()
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         self.write(self.unwrapOutboundIn(data), context: context, promise: promise)
     }
 
     private func write(_ part: UpstreamRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        // The end of a body framed by its length writes nothing (unless someone waits on it).
+        var writesNothing = false
+        if case .end = part { writesNothing = !self.chunkedRequest && promise == nil }
+        if !writesNothing { self.unflushed = true }
         switch part {
         case .head(let encoded):
             self.chunkedRequest = encoded.chunked
