@@ -17,12 +17,27 @@ public struct UpstreamEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// `host:port` (IPv6 in brackets), built once: every request's access log and default Host header use it.
     public let description: String
 
+    /// The hash of what identifies the endpoint, computed once: pools and per-host counters look an endpoint up
+    /// on every request, and hashing its three strings each time showed in profiles.
+    private let identity: Int
+
     public init(host: String, port: Int, hostname: String? = nil) {
         self.host = host
         self.port = port
         self.hostname = hostname
         self.description = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]:\(port)" : "\(host):\(port)"
+        var hasher = Hasher()
+        hasher.combine(host)
+        hasher.combine(port)
+        hasher.combine(hostname)
+        self.identity = hasher.finalize()
     }
+
+    public static func == (lhs: UpstreamEndpoint, rhs: UpstreamEndpoint) -> Bool {
+        lhs.identity == rhs.identity && lhs.port == rhs.port && lhs.host == rhs.host && lhs.hostname == rhs.hostname
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.identity) }
 }
 
 /// A cluster ready for traffic: endpoints, load balancing, TLS, limits and stats. Immutable but for counters.
