@@ -24,7 +24,8 @@ extension DownstreamHandler: UpstreamResponseReceiver {
             }
             return
         }
-        exchange.lastActivity = .now()
+        let now = NIODeadline.now()
+        exchange.lastActivity = now
         exchange.responseStatus = status
         exchange.cluster.stats.recordResponse(status: exchange.responseStatus)
         if let counters = exchange.hostCounters {
@@ -34,7 +35,8 @@ extension DownstreamHandler: UpstreamResponseReceiver {
         if draining { exchange.state.stats.drainClose.increment() }
         exchange.responseHeadSent = true
         exchange.state.stats.recordResponse(status: exchange.responseStatus)
-        let encoded = exchange.downstreamHead(head, draining: draining, allocator: context.channel.allocator)
+        let encoded = exchange.downstreamHead(head, draining: draining, now: now,
+                                               allocator: context.channel.allocator)
         self.write(.encodedHead(encoded), context: context, promise: nil)
     }
 

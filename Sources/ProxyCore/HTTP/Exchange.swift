@@ -16,7 +16,7 @@ final class Exchange {
     /// Whether the downstream connection stays open after this exchange (a response that can only end with the
     /// connection, to an HTTP/1.0 client, turns it off).
     var keepAlive: Bool
-    let started = NIODeadline.now()
+    let started: NIODeadline
     var log: AccessLogEntry
 
     var endpoint: UpstreamEndpoint?
@@ -49,7 +49,7 @@ final class Exchange {
     /// The idle timeout in force, measured from `lastActivity`.
     var idleLimit: TimeAmount?
     /// When a byte last moved either way, for the idle timeout.
-    var lastActivity = NIODeadline.now()
+    var lastActivity: NIODeadline
     private var completed = false
 
     /// The downstream is an HTTP/2 stream: connection-specific headers must not be sent on it.
@@ -57,6 +57,9 @@ final class Exchange {
 
     init(state: RoutingState, head: HTTP1Head, host: String, keepAlive: Bool, decision: RouteDecision,
          plan: ForwardingPlan, cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
+        let now = NIODeadline.now()
+        self.started = now
+        self.lastActivity = now
         self.http2 = http2
         self.state = state
         self.requestHead = head
@@ -152,14 +155,14 @@ final class Exchange {
     /// The response head sent downstream: hop-by-hop headers gone, mutations applied, `server` per configuration,
     /// and the body framed for the client (a body that ends with the upstream connection is chunked for an
     /// HTTP/1.1 client; an HTTP/1.0 client gets it unframed and the connection closes after it).
-    func downstreamHead(_ upstream: HTTP1Head, draining: Bool, allocator: ByteBufferAllocator) -> EncodedHead {
+    func downstreamHead(_ upstream: HTTP1Head, draining: Bool, now: NIODeadline, allocator: ByteBufferAllocator) -> EncodedHead {
         var headers = HeadEditor(upstream)
         headers.removeHopByHop()
         HeaderRules.applyLevels(self.responseLevels,
                                 mostSpecificWins: self.state.mostSpecificHeaderMutationsWins, to: &headers)
         HeaderRules.applyServerHeader(self.state, to: &headers)
         if let started = self.upstreamStarted {
-            let milliseconds = (NIODeadline.now() - started).nanoseconds / 1_000_000
+            let milliseconds = (now - started).nanoseconds / 1_000_000
             headers.replaceOrAdd(name: "x-envoy-upstream-service-time", value: String(milliseconds))
             self.log.upstreamServiceTimeMilliseconds = Int(milliseconds)
         }

@@ -22,6 +22,7 @@ struct HeadEditor: HeaderEditing {
 
     init(_ head: HTTP1Head) {
         self.head = head
+        self.added.reserveCapacity(6)   // one allocation for the fields a proxy adds, not one per doubling
     }
 
     func contains(name: String) -> Bool {
