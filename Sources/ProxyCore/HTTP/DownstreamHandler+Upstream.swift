@@ -1,8 +1,8 @@
 import NIOCore
 import NIOHTTP1
 
-/// The downstream side of an exchange as the upstream connection drives it: response head, body, end,
-/// failures, and writability for backpressure.
+/// The upstream side of an exchange: picking an endpoint and a pooled connection, and the downstream side as
+/// that connection drives it (response head, body, end, failures, and writability for backpressure).
 extension DownstreamHandler: UpstreamResponseReceiver {
     var downstreamIsWritable: Bool { self.context?.channel.isWritable ?? false }
 
@@ -73,5 +73,65 @@ extension DownstreamHandler: UpstreamResponseReceiver {
 
     func upstreamWritabilityChanged(isWritable: Bool) {
         if isWritable { self.resumeDownstreamReading() }
+    }
+
+    // MARK: Upstream connection
+
+    func connect(_ exchange: Exchange, context: ChannelHandlerContext) {
+        if exchange.endpoint != nil {
+            exchange.hostCounters?.requestFinished()
+            exchange.endpoint = nil
+            exchange.hostCounters = nil
+        }
+        guard let endpoint = exchange.cluster.pickEndpoint(using: &self.random) else {
+            exchange.cluster.stats.noHealthyUpstream.increment()
+            self.failBeforeResponse(exchange, reply: .noHealthyUpstream, context: context)
+            return
+        }
+        exchange.endpoint = endpoint
+        exchange.hostCounters = exchange.cluster.hostStarted(endpoint)
+        exchange.log.upstreamHost = endpoint.description
+        let hostname = exchange.cluster.serverHostname(for: endpoint, authority: exchange.decision.upstreamHost)
+        if let idle = exchange.pool.takeIdle(endpoint) {
+            self.attach(idle, to: exchange, context: context)
+            return
+        }
+        guard exchange.cluster.beginPending() else {
+            self.failBeforeResponse(exchange, reply: .overflow, context: context)
+            return
+        }
+        exchange.pool.acquire(endpoint, serverHostname: hostname).assumeIsolated().whenComplete { result in
+            exchange.cluster.endPending()
+            guard case .proxying(let current) = self.state, current === exchange, let context = self.context else {
+                if case .success(let connection) = result { exchange.pool.release(connection) }
+                return
+            }
+            switch result {
+            case .success(let connection):
+                self.attach(connection, to: exchange, context: context)
+            case .failure(let error):
+                if exchange.retryOnConnectFailure, exchange.retriesLeft > 0 {
+                    exchange.retriesLeft -= 1
+                    exchange.cluster.stats.retries.increment()
+                    self.connect(exchange, context: context)
+                    return
+                }
+                self.failBeforeResponse(exchange, reply: LocalReply.reply(for: error), context: context)
+            }
+        }
+    }
+
+    func attach(_ connection: UpstreamConnection, to exchange: Exchange, context: ChannelHandlerContext) {
+        exchange.connection = connection
+        connection.handler.receiver = self
+        exchange.upstreamStarted = .now()
+        let head = exchange.upstreamHead(remoteAddress: self.remoteAddress, endpoint: connection.endpoint,
+                                         random: &self.random, allocator: context.channel.allocator)
+        connection.handler.send(.head(head))
+        for part in exchange.pendingParts { connection.handler.send(part) }
+        exchange.pendingParts = []
+        exchange.pendingBytes = 0
+        connection.handler.flush()
+        self.resumeDownstreamReading()
     }
 }
