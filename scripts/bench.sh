@@ -8,8 +8,8 @@
 #   4. hot reload under load: 100 and then 1,000 reloads (route, cluster, listener changes in turn) while 64
 #      keep-alive clients send requests: failed requests, visibility p50/p99, descriptors and memory
 #   5. the NIO floors: peers.sh with a bare NIO proxy (`mirrord-bench nio-floor`), with a byte relay over NIO
-#      channels and no HTTP parsing (`nio-relay`), and with heads rewritten as bytes (`byte-head`, the design a
-#      faster data plane would take), as its extra target beside direct
+#      channels and no HTTP parsing (`nio-relay`), and with heads rewritten as bytes (`byte-head`, the design the
+#      data plane follows, without its routing, rules, limits and error handling), as its extra target beside direct
 #      and haproxy: what NIO's HTTP/1 codecs alone cost per request, to read mirrord's ratio against (its
 #      large-blob columns mean nothing: it has no backpressure and buffers the blob, so the blob is 64 MiB)
 #   6. the registry mirror beside distribution's proxy: cold and warm pulls, upstream GETs per blob (registry-peers.sh)

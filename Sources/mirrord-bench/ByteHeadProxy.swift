@@ -5,7 +5,8 @@ import NIOPosix
 /// place (hop-by-hop `connection` dropped, `host`, `x-forwarded-proto` and `x-request-id` set on requests,
 /// `server` on responses), bodies framed by `Content-Length` are passed through as they arrive, and no header
 /// becomes a Swift string. Only what the benchmark sends is handled (no chunked bodies, no pipelining, no
-/// errors beyond closing): it measures a design, it is not a proxy. `BENCH=floor scripts/bench.sh` runs it.
+/// errors beyond closing): it measures a design, it is not a proxy, and is the floor the byte-level data plane
+/// (`HTTP1ServerCodec`, `HeadEditor`, `UpstreamHandler`) is read against. `BENCH=floor scripts/bench.sh` runs it.
 enum ByteHeadProxy {
     static func run(listenPort: Int, upstreamPort: Int) async throws {
         try await runBenchProxy(name: "byte-head", listenPort: listenPort, upstreamPort: upstreamPort) { channel in
