@@ -143,6 +143,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
 
     private func requestHead(_ head: HTTP1Head, context: ChannelHandlerContext) {
         let state = self.chain.current
+        self.codec?.limits = (state.maxRequestHeadBytes, state.maxHeadersCount)
         state.stats.requestsTotal.increment()
         let host = head.host
         let path = head.targetString

@@ -16,8 +16,10 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
     /// way): two pipeline hops per part saved, with their type casts. Nil leaves parts to the pipeline.
     weak var handler: DownstreamHandler?
     private var context: ChannelHandlerContext?
-    /// The header limits (bytes of a head, fields), read for each request so a reload applies to the next one.
-    private let limits: () -> (bytes: Int, fields: Int)
+    /// The header limits (bytes of a head, fields). The handler sets them from the configuration it routes each
+    /// request with, so a reload applies to the connection's next request without the codec reading the shared
+    /// configuration (a lock and a reference count touched by every thread) on every read.
+    var limits: (bytes: Int, fields: Int)
     private var reader = HTTP1MessageReader(readsResponses: false)
     /// Bytes of an incomplete part, kept for the next read.
     private var pending: ByteBuffer?
@@ -28,7 +30,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
     /// request would otherwise flush three times for one write.
     private var unflushed = false
 
-    init(limits: @escaping () -> (bytes: Int, fields: Int)) {
+    init(limits: (bytes: Int, fields: Int)) {
         self.limits = limits
     }
 
@@ -42,7 +44,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
             pending.writeBuffer(&input)
             input = pending
         }
-        let limits = self.limits()
+        let limits = self.limits
         let handler = self.handler
         while true {
             let part: HTTP1InboundPart?

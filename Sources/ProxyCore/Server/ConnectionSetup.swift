@@ -8,10 +8,8 @@ extension ProxyServer {
     static func configureHTTP1(_ channel: any Channel, chain: ChainRuntime) throws {
         // One handler reads requests and writes responses as bytes (`HTTP1ServerCodec`), in place of NIO's decoder
         // and encoder; malformed requests are answered by `DownstreamHandler.errorCaught` (400 or 431, flag DPE).
-        let codec = HTTP1ServerCodec { [chain] in
-            let state = chain.current
-            return (state.maxRequestHeadBytes, state.maxHeadersCount)
-        }
+        let state = chain.current
+        let codec = HTTP1ServerCodec(limits: (state.maxRequestHeadBytes, state.maxHeadersCount))
         let handler = DownstreamHandler(chain: chain)
         codec.handler = handler
         handler.codec = codec
