@@ -44,4 +44,6 @@ resources:
     - lb_endpoints:
       - endpoint: {address: {socket_address: {address: ${origin_host}, port_value: ${origin_port}}}}
 YAML
-exec "$root/.build/release/mirrord" -c "$work/envoy.yaml" --log-level warning
+# MIRRORD_ARGS adds flags (e.g. `--concurrency 1`) for runs that measure a setting; the default run uses none.
+# shellcheck disable=SC2086
+exec "$root/.build/release/mirrord" -c "$work/envoy.yaml" --log-level warning ${MIRRORD_ARGS:-}
