@@ -59,7 +59,7 @@ import Testing
     }
 }
 
-/// Mutated messages, cut at random points: the reader either yields parts or refuses with an `HTTP1HeadError`,
+/// Mutated messages (12,000, about half a second of a debug build), cut at random points: the reader either yields parts or refuses with an `HTTP1HeadError`,
 /// and never reads outside what it was given (debug builds check every index, so a slip traps the test).
 @Suite struct HTTP1MessageReaderFuzzTests {
     /// xorshift64*: deterministic, so a failure names the seed that found it.
@@ -100,7 +100,7 @@ import Testing
     @Test func mutatedMessagesAreReadOrRefusedNeverMisread() {
         var random = Generator(state: 0x9E37_79B9_7F4A_7C15)
         var refused = 0, read = 0
-        for round in 0..<30_000 {
+        for round in 0..<12_000 {
             let seed = Self.seeds[round % Self.seeds.count]
             let bytes = Self.mutate(Array(seed.utf8), using: &random)
             var reader = HTTP1MessageReader(readsResponses: seed.hasPrefix("HTTP/"))
@@ -135,6 +135,6 @@ import Testing
             }
         }
         // Both outcomes occur: the mutations are neither all harmless nor all fatal.
-        #expect(read > 2_500 && refused > 2_500, "read \(read), refused \(refused)")
+        #expect(read > 1_000 && refused > 1_000, "read \(read), refused \(refused)")
     }
 }

@@ -93,7 +93,9 @@ import Testing
 
     @Test func clustersAndListenersAreAddedChangedAndRemovedMakeBeforeBreak() async throws {
         let origin = TestOrigin(group: ProxyHarness.group) { head in
-            head.uri == "/slow" ? .delay(.milliseconds(600), "slow") : .respond(.ok, [], "origin")
+            // Slow enough that the reload below is seen and the drain begun before the answer, even on a loaded
+            // machine running every suite at once (600 ms was not always).
+            head.uri == "/slow" ? .delay(.milliseconds(2_000), "slow") : .respond(.ok, [], "origin")
         }
         try await origin.start()
         let harness = try await ReloadHarness(lds: { directListener("one", port: $0) }, cds: Self.cds)

@@ -8,18 +8,19 @@ import Testing
 @Suite(.serialized) struct TimeoutTests {
     @Test func routeTimeoutOnAReusedConnectionCountsFromItsOwnRequest() async throws {
         let origin = TestOrigin(group: ProxyHarness.group) { head in
-            head.uri == "/slow" ? .delay(.seconds(3), "late") : .respond(.ok, [], "fast")
+            head.uri == "/slow" ? .delay(.seconds(5), "late") : .respond(.ok, [], "fast")
         }
         try await origin.start()
-        let lds = catchAllListenerYAML(cluster: "origin", options: "timeout: 1s")
+        let lds = catchAllListenerYAML(cluster: "origin", options: "timeout: 2s")
         let proxy = try await ProxyHarness.start(lds: lds, cds: clustersYAML([("origin", origin.port)]))
         let port = proxy.port()
         let (first, slow, elapsed) = try await blocking {
             let client = try RawHTTPClient(port: port)
             let first = try client.request("/fast", host: "m")
-            // The watchdog was armed for the first request's deadline; the second one must get its own second
-            // (1 s leaves a loaded CI machine room for the first request on a fresh connection).
-            Thread.sleep(forTimeInterval: 0.6)
+            // The watchdog was armed for the first request's deadline; the second one must get its own two seconds
+            // (2 s leaves a loaded machine running every suite at once room for the first request on a fresh
+            // connection: 1 s was once not enough).
+            Thread.sleep(forTimeInterval: 1.2)
             let start = Date()
             let slow = try client.request("/slow", host: "m")
             return (first, slow, Date().timeIntervalSince(start))
@@ -27,7 +28,7 @@ import Testing
         #expect(first.text == "fast")
         #expect(slow.status == 504)
         #expect(slow.text == "upstream request timeout")
-        #expect(elapsed >= 0.85 && elapsed < 2.9, "timed out after \(elapsed) s, not 1 s after its own request")
+        #expect(elapsed >= 1.85 && elapsed < 4.9, "timed out after \(elapsed) s, not 2 s after its own request")
         #expect(proxy.stat("cluster.origin.upstream_rq_timeout") == 1)
         await proxy.stop()
         await origin.stop()

@@ -114,6 +114,18 @@ final class ObjectReader {
         return value
     }
 
+    /// A path for the request line sent upstream (`prefix_rewrite`, a rewrite's substitution): visible ASCII
+    /// only, since a space or a control character would end the request target early on the wire. Others are
+    /// written percent-encoded.
+    func pathValue(_ key: String, required: Bool = false) -> String? {
+        guard let value = self.headerValue(key, required: required) else { return nil }
+        guard value.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            self.values[key]?.error("must be visible ASCII characters only (percent-encode spaces and others)")
+            return nil
+        }
+        return value
+    }
+
     func bool(_ key: String, default value: Bool) -> Bool {
         guard let field = self.values[key] else {
             self.defaulted.insert(key)

@@ -77,14 +77,14 @@ public struct RouteAction: Sendable, Hashable, Encodable {
         }
         var pathRewrite: PathRewrite?
         switch object.oneOf(["prefix_rewrite", "regex_rewrite", "path_rewrite_policy"]) {
-        case "prefix_rewrite": pathRewrite = object.headerValue("prefix_rewrite").map(PathRewrite.prefix)
+        case "prefix_rewrite": pathRewrite = object.pathValue("prefix_rewrite").map(PathRewrite.prefix)
         case "regex_rewrite":
             pathRewrite = object.object("regex_rewrite", fields: ["pattern", "substitution"]) { rewrite in
                 guard let pattern = rewrite.field("pattern")?.regexMatcher() else {
                     if !rewrite.has("pattern") { rewrite.missing("pattern") }
                     return nil
                 }
-                guard let substitution = rewrite.headerValue("substitution", required: true) else { return nil }
+                guard let substitution = rewrite.pathValue("substitution", required: true) else { return nil }
                 return .regex(pattern: pattern, substitution: substitution)
             }
         default: break
