@@ -61,9 +61,10 @@ extension DownstreamHandler {
         }
     }
 
-    func writeLog(_ entry: AccessLogEntry, status: Int, started: NIODeadline?, state: RoutingState) {
+    /// The entry is taken only when a log is configured: reading it out of an exchange copies it.
+    func writeLog(_ entry: @autoclosure () -> AccessLogEntry, status: Int, started: NIODeadline?, state: RoutingState) {
         guard !state.accessLoggers.isEmpty else { return }
-        var entry = entry
+        var entry = entry()
         entry.responseCode = status
         entry.durationMilliseconds = Int(Date().timeIntervalSince(entry.startTime) * 1000)
         for logger in state.accessLoggers { logger.log(entry) }

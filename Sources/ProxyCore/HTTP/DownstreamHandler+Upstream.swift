@@ -36,7 +36,7 @@ extension DownstreamHandler: UpstreamResponseReceiver {
         exchange.responseHeadSent = true
         exchange.state.stats.recordResponse(status: exchange.responseStatus)
         let encoded = exchange.downstreamHead(head, draining: draining, now: now,
-                                               allocator: context.channel.allocator)
+                                               allocator: self.allocator)
         self.write(.encodedHead(encoded), context: context, promise: nil)
     }
 
@@ -126,7 +126,7 @@ extension DownstreamHandler: UpstreamResponseReceiver {
         connection.handler.receiver = self
         exchange.upstreamStarted = .now()
         let head = exchange.upstreamHead(remoteAddress: self.remoteAddress, endpoint: connection.endpoint,
-                                         random: &self.random, allocator: context.channel.allocator)
+                                         random: &self.random, allocator: self.allocator)
         connection.handler.send(.head(head))
         for part in exchange.pendingParts { connection.handler.send(part) }
         exchange.pendingParts = []

@@ -27,6 +27,10 @@ final class DownstreamHandler: ChannelDuplexHandler {
     var state = State.idle
     var context: ChannelHandlerContext?
     var pendingRead = false
+    /// False once the channel closed: a flag is cheaper than asking the channel in the pipelining loop.
+    private var active = true
+    /// The channel's allocator, kept: reaching it through the context costs two reference counts each time.
+    var allocator = ByteBufferAllocator()
     var remoteAddress: String?
     var random = FastRandom()
     /// The connection's one timer for route and idle timeouts, and the deadline it is set for.
@@ -54,6 +58,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.allocator = context.channel.allocator
         self.remoteAddress = context.channel.remoteAddress?.ipAddress
         // An HTTP/2 stream is not a connection: its connection was counted when it was set up.
         guard !self.http2 else { return }
@@ -122,7 +127,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
         guard !self.drainingQueue else { return }
         self.drainingQueue = true
         defer { self.drainingQueue = false }
-        while let next = self.queued.first, !self.isBusy(for: next), context.channel.isActive {
+        while let next = self.queued.first, !self.isBusy(for: next), self.active {
             self.queued.removeFirst()
             if case .body(let buffer) = next { self.queuedBytes -= buffer.readableBytes }
             switch next {
@@ -332,6 +337,7 @@ final class DownstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.active = false
         if case .proxying(let exchange) = self.state {
             // The client went away: the upstream request is cut too, and that connection is not reused.
             exchange.abandonUpstream()

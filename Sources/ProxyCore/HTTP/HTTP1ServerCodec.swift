@@ -25,6 +25,8 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
     private var pending: ByteBuffer?
     /// Bytes that were not a request: the connection reads nothing more.
     private var failed = false
+    /// The channel closed (possibly while a part was being handled): asking the channel costs more than this flag.
+    private var inactive = false
     private var chunkedResponse = false
     /// Bytes were written since the last flush: a flush with nothing to send still walks the pipeline, and a
     /// request would otherwise flush three times for one write.
@@ -57,12 +59,13 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
             }
             guard let part else { break }
             if let handler { handler.receive(part) } else { context.fireChannelRead(self.wrapInboundOut(part)) }
-            guard !self.failed, context.channel.isActive else { return }
+            guard !self.failed, !self.inactive else { return }
         }
         if input.readableBytes > 0 { self.pending = input }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.inactive = true
         self.pending = nil
         context.fireChannelInactive()
     }

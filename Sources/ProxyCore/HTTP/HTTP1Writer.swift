@@ -37,6 +37,41 @@ enum HTTP1Writer {
         buffer.writeStaticString("\r\n")
     }
 
+    /// Several fields in one write: a `ByteBuffer` write checks uniqueness and exclusivity each time, and a
+    /// proxied head appends half a dozen fields of four pieces each.
+    static func writeFields(_ fields: [(name: String, value: String)], to buffer: inout ByteBuffer) {
+        guard !fields.isEmpty else { return }
+        let size = fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+            var offset = 0
+            for field in fields {
+                offset = Self.copy(field.name, into: out, at: offset)
+                out[offset] = UInt8(ascii: ":")
+                out[offset + 1] = UInt8(ascii: " ")
+                offset = Self.copy(field.value, into: out, at: offset + 2)
+                out[offset] = 0x0D
+                out[offset + 1] = 0x0A
+                offset += 2
+            }
+            return offset
+        }
+    }
+
+    /// Copies `text`'s UTF-8 into `out` at `offset`; returns where it ended.
+    private static func copy(_ text: String, into out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        let copied = text.utf8.withContiguousStorageIfAvailable { source -> Int in
+            if let base = source.baseAddress { (out.baseAddress! + offset).copyMemory(from: base, byteCount: source.count) }
+            return offset + source.count
+        }
+        if let copied { return copied }
+        var end = offset
+        for byte in text.utf8 {
+            out[end] = byte
+            end += 1
+        }
+        return end
+    }
+
     /// One body part, as a chunk when the message is chunked (an empty part is written as no bytes at all: a
     /// zero-size chunk would end the body; its promise still completes in order with the writes before it).
     static func writeBody(_ data: IOData, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {

@@ -123,7 +123,7 @@ struct HeadEditor: HeaderEditing {
                 buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[runStart..<runEnd]))
             }
         }
-        for field in self.added { HTTP1Writer.writeField(field.name, field.value, to: &buffer) }
+        HTTP1Writer.writeFields(self.added, to: &buffer)
         buffer.writeStaticString("\r\n")
     }
 }

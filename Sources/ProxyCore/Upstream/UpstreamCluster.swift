@@ -8,7 +8,9 @@ import Glibc
 #endif
 
 /// One upstream host of a cluster, as the data plane dials it.
-public struct UpstreamEndpoint: Sendable, Hashable, CustomStringConvertible {
+/// A class: exchanges, pools and counters hold it on every request, and one reference is cheaper to pass around
+/// than three strings.
+public final class UpstreamEndpoint: Sendable, Hashable, CustomStringConvertible {
     /// What to dial: an IP address once DNS has answered.
     public let host: String
     public let port: Int

@@ -39,6 +39,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     /// Bytes of an incomplete part, kept for the next read.
     private var pending: ByteBuffer?
     private var failed = false
+    /// The channel closed (possibly while a part was being handled): asking the channel costs more than this flag.
+    private var inactive = false
     private var chunkedRequest = false
     /// Bytes were written since the last flush: a flush with nothing to send still walks the pipeline, and a
     /// request would otherwise flush three times for one write.
@@ -116,7 +118,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
             }
             guard let part else { break }
             self.deliver(part)
-            guard !self.failed, context.channel.isActive else { return }
+            guard !self.failed, !self.inactive else { return }
         }
         if input.readableBytes > 0 { self.pending = input }
     }
@@ -177,6 +179,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.inactive = true
         self.reusable = false
         // A body that runs until the close ends here, complete.
         if !self.failed, let end = self.reader.inputEnded() { self.deliver(end) }
