@@ -55,8 +55,10 @@ final class Exchange {
     /// The downstream is an HTTP/2 stream: connection-specific headers must not be sent on it.
     let http2: Bool
 
-    init(state: RoutingState, head: HTTP1Head, host: String, keepAlive: Bool, decision: RouteDecision,
-         plan: ForwardingPlan, cluster: UpstreamCluster, pool: ConnectionPool, log: AccessLogEntry, http2: Bool = false) {
+    /// The head, decision and log entry are handed over, not copied (each copy retains what they hold).
+    init(state: RoutingState, head: consuming HTTP1Head, host: String, keepAlive: Bool, decision: consuming RouteDecision,
+         plan: ForwardingPlan, cluster: UpstreamCluster, pool: ConnectionPool, log: consuming AccessLogEntry,
+         http2: Bool = false) {
         let now = NIODeadline.now()
         self.started = now
         self.lastActivity = now
