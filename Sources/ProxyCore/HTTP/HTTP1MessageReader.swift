@@ -26,6 +26,25 @@ struct HTTP1MessageReader {
         self.readsResponses = readsResponses
     }
 
+    /// Bytes of an incomplete part, kept from one read for the next.
+    private var kept: ByteBuffer?
+
+    /// What to read parts from: the bytes kept from the last read, then `incoming`.
+    mutating func input(_ incoming: ByteBuffer) -> ByteBuffer {
+        guard var kept = self.kept.take() else { return incoming }
+        var incoming = incoming
+        kept.writeBuffer(&incoming)
+        return kept
+    }
+
+    /// Keeps what `next` left unread for the next read; nothing is held once all of it was read.
+    mutating func keep(_ rest: ByteBuffer) {
+        self.kept = rest.readableBytes > 0 ? rest : nil
+    }
+
+    /// The connection ended: what was kept goes.
+    mutating func dropKept() { self.kept = nil }
+
     /// Whether a message is partly read (a connection that ends now cut it short).
     var isMidMessage: Bool {
         if case .head = self.state { return false }

@@ -21,8 +21,6 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
     /// configuration (a lock and a reference count touched by every thread) on every read.
     var limits: (bytes: Int, fields: Int)
     private var reader = HTTP1MessageReader(readsResponses: false)
-    /// Bytes of an incomplete part, kept for the next read.
-    private var pending: ByteBuffer?
     /// Bytes that were not a request: the connection reads nothing more.
     private var failed = false
     /// The channel closed (possibly while a part was being handled): asking the channel costs more than this flag.
@@ -41,11 +39,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.failed else { return }
-        var input = self.unwrapInboundIn(data)
-        if var pending = self.pending.take() {
-            pending.writeBuffer(&input)
-            input = pending
-        }
+        var input = self.reader.input(self.unwrapInboundIn(data))
         let limits = self.limits
         let handler = self.handler
         while true {
@@ -61,12 +55,12 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
             if let handler { handler.receive(part) } else { context.fireChannelRead(self.wrapInboundOut(part)) }
             guard !self.failed, !self.inactive else { return }
         }
-        if input.readableBytes > 0 { self.pending = input }
+        self.reader.keep(input)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         self.inactive = true
-        self.pending = nil
+        self.reader.dropKept()
         self.heldHead = nil
         context.fireChannelInactive()
     }

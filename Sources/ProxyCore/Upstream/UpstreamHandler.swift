@@ -36,8 +36,6 @@ final class UpstreamHandler: ChannelDuplexHandler {
     var onClose: (() -> Void)?
 
     private var reader = HTTP1MessageReader(readsResponses: true)
-    /// Bytes of an incomplete part, kept for the next read.
-    private var pending: ByteBuffer?
     private var failed = false
     /// The channel closed (possibly while a part was being handled): asking the channel costs more than this flag.
     private var inactive = false
@@ -99,11 +97,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.failed else { return }
-        var input = self.unwrapInboundIn(data)
-        if var pending = self.pending.take() {
-            pending.writeBuffer(&input)
-            input = pending
-        }
+        var input = self.reader.input(self.unwrapInboundIn(data))
         while input.readableBytes > 0 || self.reader.isMidMessage {
             guard self.outstanding > 0 || self.reader.isMidMessage else {
                 self.fail(HTTP1HeadError.malformedStartLine, context: context)   // bytes nobody asked for
@@ -120,7 +114,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
             self.deliver(part)
             guard !self.failed, !self.inactive else { return }
         }
-        if input.readableBytes > 0 { self.pending = input }
+        self.reader.keep(input)
     }
 
     private func deliver(_ part: HTTP1InboundPart) {
@@ -183,7 +177,7 @@ final class UpstreamHandler: ChannelDuplexHandler {
         self.reusable = false
         // A body that runs until the close ends here, complete.
         if !self.failed, let end = self.reader.inputEnded() { self.deliver(end) }
-        self.pending = nil
+        self.reader.dropKept()
         if let receiver = self.receiver {
             self.receiver = nil
             receiver.upstreamFailed(UpstreamError.resetBeforeResponse)
