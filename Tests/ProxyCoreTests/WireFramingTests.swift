@@ -41,6 +41,8 @@ import TestSupport
                 return ("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", false)
             case "GET /empty":
                 return ("HTTP/1.1 204 No Content\r\n\r\n", false)
+            case "GET /list":
+                return ("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok", false)
             default:
                 return ("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", false)
             }
@@ -51,7 +53,8 @@ import TestSupport
             let client = try RawHTTPClient(port: port)
             let responses = try [client.request("/chunked", host: "m"), client.request("/close", host: "m"),
                                  client.request("/continue", host: "m"), client.request("/h", method: "HEAD", host: "m"),
-                                 client.request("/empty", host: "m"), client.request("/chunked", host: "m")]
+                                 client.request("/empty", host: "m"), client.request("/chunked", host: "m"),
+                                 client.request("/list", host: "m")]
             let old = try RawHTTPClient(port: port)
             try old.send("GET /close HTTP/1.0\r\nhost: m\r\n\r\n")
             return (responses, try old.readResponse(), old.isClosedByPeer())
@@ -59,13 +62,14 @@ import TestSupport
         let chunked = responses[0], close = responses[1], interim = responses[2], head = responses[3]
         #expect(chunked.text == "hello world" && chunked.header("transfer-encoding") == "chunked")
         #expect(chunked.trailers.map { "\($0.0): \($0.1)" } == ["X-Sum: 7"])
-        // A close-delimited body reaches an HTTP/1.1 client chunked, on a connection that stays open (all six
+        // A close-delimited body reaches an HTTP/1.1 client chunked, on a connection that stays open (all seven
         // answers came over one connection).
         #expect(close.text == "until the end" && close.header("transfer-encoding") == "chunked" && close.complete)
         #expect(interim.status == 200 && interim.text == "ok")
         #expect(head.status == 200 && head.header("content-length") == "5" && head.body.isEmpty)
         #expect(responses[4].status == 204 && responses[4].body.isEmpty)
         #expect(responses[5].text == "hello world")
+        #expect(responses[6].text == "ok" && responses[6].headers.filter { $0.0.lowercased() == "content-length" }.map(\.1) == ["2"])
         // HTTP/1.0 has no chunks: the body comes as it is and the connection ends it.
         #expect(old.text == "until the end" && old.header("transfer-encoding") == nil && old.header("connection") == "close")
         #expect(old.status == 200 && oldClosed)
@@ -83,11 +87,17 @@ import TestSupport
             try client.send("POST /chunks HTTP/1.1\r\nhost: m\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n4;x=y\r\ndefg\r\n0\r\n\r\n")
             let first = try client.readResponse().status
             try client.send("POST /length HTTP/1.1\r\nhost: m\r\ncontent-length: 4\r\n\r\nwxyz")
-            return [first, try client.readResponse().status]
+            let second = try client.readResponse().status
+            // Agreeing lengths in a list or repeated: accepted, and the origin gets the single number.
+            try client.send("POST /list HTTP/1.1\r\nhost: m\r\ncontent-length: 2, 2\r\nContent-Length: 2\r\n\r\nab")
+            return [first, second, try client.readResponse().status]
         }
-        #expect(statuses == [200, 200])
+        #expect(statuses == [200, 200, 200])
         let requests = origin.requests.withLock { $0 }
-        try #require(requests.count == 2)
+        try #require(requests.count == 3)
+        let listHead = requests[2].lowercased()
+        #expect(listHead.components(separatedBy: "content-length").count == 2 && listHead.contains("content-length: 2\r\n"))
+        #expect(requests[2].hasSuffix("\r\n\r\nab"))
         let chunkedHead = requests[0][..<requests[0].range(of: "\r\n\r\n")!.lowerBound].lowercased()
         #expect(chunkedHead.contains("transfer-encoding: chunked") && !chunkedHead.contains("content-length"))
         #expect(Self.dechunk(requests[0][requests[0].range(of: "\r\n\r\n")!.upperBound...]) == "abcdefg")

@@ -150,6 +150,9 @@ final class Exchange {
                                 to: &headers)
         // A configured mutation may not reintroduce a connection-level header (removeHopByHop took the client's).
         if !self.requestLevels.isEmpty { headers.remove(name: "connection") }
+        if case .length(let length) = self.requestHead.framing, self.requestHead.hasIrregularContentLength {
+            headers.replaceOrAdd(name: "content-length", value: String(length))
+        }
         return EncodedHead(bytes: headers.encodeRequest(target: self.decision.upstreamPath, allocator: allocator),
                            chunked: self.requestHead.framing == .chunked, isHEAD: self.requestHead.isHEAD)
     }
@@ -175,6 +178,9 @@ final class Exchange {
             }
         } else {
             let oldClient = self.requestHead.version.minor == 0
+            if case .length(let length) = upstream.framing, upstream.hasIrregularContentLength {
+                headers.replaceOrAdd(name: "content-length", value: String(length))
+            }
             switch upstream.framing {
             case .chunked where oldClient:
                 headers.remove(name: "transfer-encoding")

@@ -74,6 +74,20 @@ struct HTTP1Head: Sendable {
         return self.version.minor >= 1 ? !close : keepAlive && !close
     }
 
+    /// More than one `Content-Length` field, or a list in one (`5, 5`): the parser accepts that when every value
+    /// agrees, but the next hop gets the single number (RFC 9110 §8.6), not a form its parser may refuse.
+    var hasIrregularContentLength: Bool {
+        guard case .length = self.framing else { return false }
+        return self.bytes.withUnsafeReadableBytes { raw in
+            var seen = false
+            for field in self.fields where HTTP1HeadParser.equals(raw[field.name], "content-length") {
+                if seen || !raw[field.value].allSatisfy({ (0x30...0x39).contains($0) }) { return true }
+                seen = true
+            }
+            return false
+        }
+    }
+
     /// The fields as `HTTPHeaders`, for the parts of mirrord that want names and values as strings.
     var headers: HTTPHeaders {
         HTTPHeaders(self.fields.map { (self.string($0.name), self.string($0.value)) })
