@@ -58,6 +58,8 @@ import Testing
         #expect(origin.openConnections.load(ordering: .relaxed) == 1)
         try await waitUntil { origin.openConnections.load(ordering: .relaxed) == 0 }
         #expect(origin.openConnections.load(ordering: .relaxed) == 0)
+        // The origin may see the close before the proxy's own close callback has counted it.
+        try await waitUntil { proxy.stat("cluster.origin.upstream_cx_active") == 0 }
         #expect(proxy.stat("cluster.origin.upstream_cx_active") == 0)
         // The next request on the same client connection dials again and is answered.
         let after = try await blocking { try client.request("/", host: "m") }

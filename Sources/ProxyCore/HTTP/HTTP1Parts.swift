@@ -25,6 +25,11 @@ enum DownstreamResponsePart {
     case encodedHead(EncodedHead)
     case body(IOData)
     case end(HTTPHeaders?)
+
+    var isEnd: Bool {
+        if case .end = self { return true }
+        return false
+    }
 }
 
 /// What an exchange writes to its upstream connection.
@@ -32,4 +37,9 @@ enum UpstreamRequestPart {
     case head(EncodedHead)
     case body(IOData)
     case end(HTTPHeaders?)
+
+    var isEnd: Bool {
+        if case .end = self { return true }
+        return false
+    }
 }

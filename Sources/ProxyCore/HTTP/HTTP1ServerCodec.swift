@@ -102,10 +102,8 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
     }
 
     private func write(_ part: DownstreamResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        // The end of a body framed by its length writes nothing (unless someone waits on it).
-        var writesNothing = false
-        if case .end = part { writesNothing = !self.chunkedResponse && promise == nil }
-        if !writesNothing { self.unflushed = true }
+        // Heads and bodies always reach the channel; an end only sometimes (see `HTTP1Writer.writeEnd`).
+        if !part.isEnd { self.unflushed = true }
         switch part {
         case .head(let head):
             let encoded = HTTP1Writer.encode(head, allocator: context.channel.allocator)
@@ -124,7 +122,9 @@ final class HTTP1ServerCodec: ChannelDuplexHandler {
             HTTP1Writer.writeBody(data, chunked: self.chunkedResponse, context: context, promise: promise)
         case .end(let trailers):
             self.writeHeldHead(context: context)
-            HTTP1Writer.writeEnd(trailers, chunked: self.chunkedResponse, context: context, promise: promise)
+            if HTTP1Writer.writeEnd(trailers, chunked: self.chunkedResponse, context: context, promise: promise) {
+                self.unflushed = true
+            }
             self.chunkedResponse = false
         }
     }

@@ -97,17 +97,22 @@ enum HTTP1Writer {
         context.write(NIOAny(IOData.byteBuffer(Self.crlf(context))), promise: promise)
     }
 
-    /// The end of a body: the last chunk and trailers when chunked, else nothing but the promise.
-    static func writeEnd(_ trailers: HTTPHeaders?, chunked: Bool, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+    /// The end of a body: the last chunk and trailers when chunked, else nothing but the promise. Returns whether
+    /// anything went to the channel (a body framed by its length ends with no write, and then needs no flush).
+    @discardableResult
+    static func writeEnd(_ trailers: HTTPHeaders?, chunked: Bool, context: ChannelHandlerContext,
+                         promise: EventLoopPromise<Void>?) -> Bool {
         guard chunked else {
-            if let promise { context.write(NIOAny(IOData.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise) }
-            return
+            guard let promise else { return false }
+            context.write(NIOAny(IOData.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise)
+            return true
         }
         var buffer = context.channel.allocator.buffer(capacity: 5)
         buffer.writeStaticString("0\r\n")
         for header in trailers ?? [:] { Self.writeField(header.name, header.value, to: &buffer) }
         buffer.writeStaticString("\r\n")
         context.write(NIOAny(IOData.byteBuffer(buffer)), promise: promise)
+        return true
     }
 
     private static func crlf(_ context: ChannelHandlerContext) -> ByteBuffer {

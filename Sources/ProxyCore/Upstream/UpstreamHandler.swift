@@ -75,10 +75,8 @@ final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     private func write(_ part: UpstreamRequestPart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
-        // The end of a body framed by its length writes nothing (unless someone waits on it).
-        var writesNothing = false
-        if case .end = part { writesNothing = !self.chunkedRequest && promise == nil }
-        if !writesNothing { self.unflushed = true }
+        // Heads and bodies always reach the channel; an end only sometimes (see `HTTP1Writer.writeEnd`).
+        if !part.isEnd { self.unflushed = true }
         switch part {
         case .head(let encoded):
             self.chunkedRequest = encoded.chunked
@@ -88,7 +86,9 @@ final class UpstreamHandler: ChannelDuplexHandler {
         case .body(let data):
             HTTP1Writer.writeBody(data, chunked: self.chunkedRequest, context: context, promise: promise)
         case .end(let trailers):
-            HTTP1Writer.writeEnd(trailers, chunked: self.chunkedRequest, context: context, promise: promise)
+            if HTTP1Writer.writeEnd(trailers, chunked: self.chunkedRequest, context: context, promise: promise) {
+                self.unflushed = true
+            }
             self.chunkedRequest = false
         }
     }
