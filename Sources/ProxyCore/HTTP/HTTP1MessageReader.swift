@@ -51,12 +51,6 @@ struct HTTP1MessageReader {
         return true
     }
 
-    /// Whether the message being read is a response that runs until the connection closes.
-    var readsUntilClose: Bool {
-        if case .untilClose = self.state { return true }
-        return false
-    }
-
     /// The next part from `input`, or nil until more bytes arrive. Throws on bytes that are not HTTP/1 as
     /// `HTTP1HeadParser` reads it; the connection must end then.
     mutating func next(_ input: inout ByteBuffer, maxHeadBytes: Int = 60 * 1024,
